@@ -1,0 +1,3 @@
+"""The pipeline's version, written on every row and dead letter."""
+
+PIPELINE_VERSION = "0.1.0"

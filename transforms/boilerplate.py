@@ -1,0 +1,108 @@
+"""Boilerplate lines: fixed rules from one data table, repeated titles, lines learned per source."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import re
+from functools import lru_cache
+from importlib import resources
+
+RULES_FILE = "boilerplate_rules.tsv"
+# Lines longer than this are prose, whatever they start with: rules never remove them.
+MAX_BOILERPLATE_LINE_CHARS = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    kind: str  # "line" or "suffix"
+    pattern: re.Pattern
+
+
+def parse_rules(lines) -> tuple[Rule, ...]:
+    rows = csv.reader((line for line in lines if not line.startswith("#")), delimiter="\t")
+    header = next(rows)
+    if header != ["rule_id", "kind", "pattern"]:
+        raise ValueError(f"unexpected rules header {header}")
+    rules = []
+    for rule_id, kind, pattern in rows:
+        if kind == "line":
+            compiled = re.compile(rf"(?:{pattern})", re.IGNORECASE)
+        elif kind == "suffix":
+            compiled = re.compile(rf"(?:{pattern})$", re.IGNORECASE)
+        else:
+            raise ValueError(f"rule {rule_id}: unknown kind {kind!r}")
+        rules.append(Rule(rule_id, kind, compiled))
+    return tuple(rules)
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> tuple[Rule, ...]:
+    text = resources.files("transforms.data").joinpath(RULES_FILE).read_text(encoding="utf-8")
+    return parse_rules(text.splitlines())
+
+
+def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str | None]:
+    """(what is left of the line, id of the rule that fired or None). '' means drop the line."""
+    stripped = line.strip()
+    if len(stripped) > MAX_BOILERPLATE_LINE_CHARS:
+        return line, None
+    fired = None
+    for rule in rules:
+        if rule.kind == "suffix":
+            cut = rule.pattern.sub("", stripped)
+            if cut != stripped:
+                stripped, fired = cut.strip(), rule.rule_id
+    for rule in rules:
+        if rule.kind == "line" and rule.pattern.fullmatch(stripped):
+            return "", rule.rule_id
+    return (stripped, fired) if fired else (line, None)
+
+
+def remove_boilerplate_lines(
+    lines: list[str], rules: tuple[Rule, ...] | None = None
+) -> tuple[list[str], int]:
+    """Lines without boilerplate, and how many lines were removed or cut."""
+    rules = default_rules() if rules is None else rules
+    kept: list[str] = []
+    changed = 0
+    for line in lines:
+        result, fired = strip_boilerplate_line(line, rules)
+        if fired:
+            changed += 1
+        if result.strip():
+            kept.append(result)
+    return kept, changed
+
+
+def title_key(text: str) -> str:
+    """Case-, space- and punctuation-insensitive form of a title, for comparing lines to it."""
+    return re.sub(r"\W+", "", text.casefold())
+
+
+def remove_repeated_title(
+    lines: list[str], title: str | None, max_leading: int = 3
+) -> tuple[list[str], int]:
+    """Drop copies of the title among the first lines of the body."""
+    if not title or not title_key(title):
+        return lines, 0
+    key = title_key(title)
+    removed = 0
+    index = 0
+    while index < len(lines) and index - removed < max_leading:
+        if title_key(lines[index]) == key:
+            del lines[index]
+            removed += 1
+        else:
+            index += 1
+    return lines, removed
+
+
+def line_fingerprint(line: str) -> str:
+    """Hash of a line's letters and digits, casefolded: what per-source learning counts.
+
+    Quotes, dashes and spaces do not count, so the raw and the cleaned line match.
+    """
+    return hashlib.blake2b(title_key(line).encode("utf-8"), digest_size=8).hexdigest()

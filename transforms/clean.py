@@ -1,0 +1,146 @@
+"""Clean: article text -> the article alone, in proper form, with the list of fixes applied."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.boilerplate import (
+    line_fingerprint,
+    remove_boilerplate_lines,
+    remove_repeated_title,
+)
+from transforms.detokenize import detokenize, detokenize_line, looks_tokenized
+from transforms.failsafe import FailSafeMap
+from transforms.records import FORMAT_TEXT, Article, PipelineError
+from transforms.text_extract import take_title_line
+from transforms.truecase import best_casings, is_lowercased, restore_case
+from transforms.unicode_fix import fix_unicode, normalize_whitespace
+
+STAGE = "clean"
+DEFAULT_MIN_WORDS = 15
+
+
+@dataclasses.dataclass
+class CorpusStatistics:
+    """What cleaning learns from the whole run (a side input in batch, state in streaming)."""
+
+    # {source_key: set of line fingerprints that recur across that source's documents}
+    boilerplate_lines: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # {lowercase word: Counter(casing -> count)} from the run's cased articles
+    casings: dict[str, Counter] = dataclasses.field(default_factory=dict)
+    _casing_table: dict[str, str] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
+
+    def casing_table(self) -> dict[str, str]:
+        """{lowercase word: preferred casing} learned from the run, computed once."""
+        if self._casing_table is None:
+            self._casing_table = best_casings(self.casings)
+        return self._casing_table
+
+
+def _clean_line_list(text: str) -> list[str]:
+    lines = (normalize_whitespace(line) for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+def clean_title(title: str | None, body_lowercased: bool, learned: dict[str, str]) -> str | None:
+    if not title:
+        return None
+    fixed, _ = fix_unicode(title)
+    fixed = normalize_whitespace(fixed.replace("\n", " "))
+    if looks_tokenized(fixed + " ."):
+        fixed = detokenize_line(fixed)
+    if body_lowercased and fixed == fixed.lower():
+        fixed = restore_case(fixed, learned)
+    return fixed or None
+
+
+def clean_article(
+    article: Article,
+    statistics: CorpusStatistics | None = None,
+    min_words: int = DEFAULT_MIN_WORDS,
+) -> Article:
+    """Boilerplate removed, Unicode and punctuation normalized, tokenized text restored.
+
+    Raises PipelineError when no article is left (empty, or shorter than `min_words`).
+    """
+    statistics = statistics or CorpusStatistics()
+    text, fixes = fix_unicode(article.text)
+    lines = _clean_line_list(text)
+
+    lines, removed = remove_boilerplate_lines(lines)
+    if removed:
+        fixes.append(f"boilerplate_lines_removed:{removed}")
+    learned_lines = statistics.boilerplate_lines.get(article.source_key)
+    if learned_lines:
+        kept = [line for line in lines if line_fingerprint(line) not in learned_lines]
+        if len(kept) < len(lines):
+            fixes.append(f"learned_boilerplate_lines_removed:{len(lines) - len(kept)}")
+            Metrics.counter("news", f"clean.learned_boilerplate_lines.{article.source_key}").inc(
+                len(lines) - len(kept)
+            )
+            lines = kept
+
+    title = article.title
+    if title is None and article.input_format == FORMAT_TEXT:
+        title, lines = take_title_line(lines)
+        if title:
+            fixes.append("title_from_first_line")
+    lines, repeated = remove_repeated_title(lines, title)
+    if repeated:
+        fixes.append("repeated_title_removed")
+
+    body = "\n".join(lines)
+    if looks_tokenized(body):
+        body = detokenize(body)
+        fixes.append("detokenized")
+    lowercased = is_lowercased(body)
+    if lowercased:
+        body = restore_case(body, statistics.casing_table())
+        fixes.append("truecased")
+
+    word_count = len(body.split())
+    if word_count == 0:
+        raise PipelineError("empty_after_cleaning", "no text is left after cleaning")
+    if word_count < min_words:
+        raise PipelineError(
+            "too_short", f"{word_count} words after cleaning, fewer than {min_words}"
+        )
+    return dataclasses.replace(
+        article,
+        text=body,
+        title=clean_title(title, lowercased, statistics.casing_table()),
+        fixes=article.fixes + fixes,
+    )
+
+
+def _count_fixes(article: Article) -> Article:
+    for fix in article.fixes:
+        Metrics.counter("news", f"fix.{fix.split(':')[0]}").inc()
+    return article
+
+
+class CleanArticles(beam.PTransform):
+    """Article -> cleaned Article. Outputs: `main`, `dead_letter`.
+
+    `statistics`: optional side input (a singleton CorpusStatistics) learned from the run.
+    """
+
+    def __init__(self, statistics=None, min_words: int = DEFAULT_MIN_WORDS):
+        super().__init__()
+        self.statistics = statistics
+        self.min_words = min_words
+
+    def expand(self, articles):
+        min_words = self.min_words
+
+        def clean(article, statistics=None):
+            return _count_fixes(clean_article(article, statistics, min_words))
+
+        side_inputs = (self.statistics,) if self.statistics is not None else ()
+        return articles | "Clean" >> FailSafeMap(STAGE, clean, *side_inputs)

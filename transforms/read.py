@@ -1,0 +1,203 @@
+"""Read: input patterns -> raw documents (one per file, JSON line or WARC response record)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from transforms.formats import GZIP_MAGIC, detect_format, strip_compression_suffix
+from transforms.records import (
+    DEAD_LETTER,
+    FORMAT_JSONL,
+    FORMAT_WARC,
+    PipelineError,
+    RawDocument,
+    dead_letter,
+)
+
+STAGE = "read"
+DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+_HEAD_BYTES = 4096
+
+
+def expand_input_pattern(pattern: str) -> str:
+    """A local directory means every file below it; globs and remote paths pass unchanged."""
+    if "://" not in pattern and os.path.isdir(pattern):
+        return os.path.join(pattern, "**")
+    return pattern
+
+
+def _read_bounded(stream: BinaryIO, max_bytes: int, source_uri: str) -> bytes:
+    payload = stream.read(max_bytes + 1)
+    if len(payload) > max_bytes:
+        raise PipelineError(
+            "too_large", f"{source_uri} is larger than --max_document_bytes={max_bytes}"
+        )
+    return payload
+
+
+def iter_json_records(
+    stream: BinaryIO, source_uri: str, max_bytes: int, whole_file_json: bool
+) -> Iterator[RawDocument | dict[str, Any]]:
+    """JSON lines (or one JSON object/array for `.json`) -> one raw document per record."""
+    if whole_file_json:
+        payload = _read_bounded(stream, max_bytes, source_uri)
+        try:
+            parsed = json.loads(payload)
+        except ValueError:
+            parsed = None  # not one JSON value: maybe JSON lines after all
+        if isinstance(parsed, (dict, list)):
+            records = parsed if isinstance(parsed, list) else [parsed]
+            for index, record in enumerate(records, start=1):
+                uri = f"{source_uri}#record={index}" if isinstance(parsed, list) else source_uri
+                yield RawDocument(
+                    uri, json.dumps(record, ensure_ascii=False).encode(), FORMAT_JSONL
+                )
+            return
+        stream = io.BytesIO(payload)
+    for line_number, line in enumerate(stream, start=1):
+        uri = f"{source_uri}#line={line_number}"
+        if not line.strip():
+            continue
+        if len(line) > max_bytes:
+            yield dead_letter(
+                uri,
+                STAGE,
+                f"JSON line is larger than --max_document_bytes={max_bytes}",
+                error_type="too_large",
+                payload=line,
+            )
+            continue
+        yield RawDocument(uri, line.rstrip(b"\r\n"), FORMAT_JSONL)
+
+
+def iter_warc_records(
+    stream: BinaryIO, source_uri: str, max_bytes: int
+) -> Iterator[RawDocument | dict[str, Any]]:
+    """WARC response records holding HTML -> raw HTML documents with their target URL.
+
+    Request, metadata and non-HTML records are not articles: they are counted, not emitted.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    for index, record in enumerate(ArchiveIterator(stream), start=1):
+        if record.rec_type not in ("response", "resource"):
+            continue
+        uri = f"{source_uri}#record={index}"
+        content_type = ""
+        if record.http_headers is not None:
+            content_type = record.http_headers.get_header("Content-Type") or ""
+        else:
+            content_type = record.rec_headers.get_header("Content-Type") or ""
+        if "html" not in content_type.lower():
+            Metrics.counter("news", "read.warc_records_not_html").inc()
+            continue
+        payload = record.content_stream().read(max_bytes + 1)
+        if len(payload) > max_bytes:
+            yield dead_letter(
+                uri,
+                STAGE,
+                f"WARC record is larger than --max_document_bytes={max_bytes}",
+                error_type="too_large",
+                payload=payload[:_HEAD_BYTES],
+            )
+            continue
+        url = record.rec_headers.get_header("WARC-Target-URI")
+        yield RawDocument(uri, payload, FORMAT_WARC, url=url, detected_by="content")
+
+
+def iter_file_documents(
+    path: str, max_bytes: int, open_file=FileSystems.open
+) -> Iterator[RawDocument | dict[str, Any]]:
+    """Every document of one file, or dead letters for what cannot be read.
+
+    `open_file(path, compression_type=...)` returns a binary stream (Beam's FileSystems.open by
+    default, so gs:// and .gz work). Compression comes from the extension, or from the gzip
+    magic bytes when the name says nothing.
+    """
+    compression = CompressionTypes.AUTO
+    with open_file(path, compression_type=compression) as stream:
+        head = stream.read(_HEAD_BYTES)
+    if head.startswith(GZIP_MAGIC) and strip_compression_suffix(path) == path:
+        compression = CompressionTypes.GZIP
+        with open_file(path, compression_type=compression) as stream:
+            head = stream.read(_HEAD_BYTES)
+    if not head.strip():
+        raise PipelineError("empty_file", "the file is empty")
+    input_format, detected_by = detect_format(path, head)
+    with open_file(path, compression_type=compression) as stream:
+        if input_format == FORMAT_JSONL:
+            whole_file_json = strip_compression_suffix(path).lower().endswith(".json")
+            yield from iter_json_records(stream, path, max_bytes, whole_file_json)
+        elif input_format == FORMAT_WARC:
+            yield from iter_warc_records(stream, path, max_bytes)
+        else:
+            payload = _read_bounded(stream, max_bytes, path)
+            yield RawDocument(path, payload, input_format, detected_by=detected_by)
+
+
+class _SplitFileIntoDocuments(beam.DoFn):
+    def __init__(self, max_document_bytes: int):
+        self.max_document_bytes = max_document_bytes
+        self.files = Metrics.counter("news", "read.files")
+        self.inputs = Metrics.counter("news", "inputs")
+        self.failed = Metrics.counter("news", "dead_letter.read")
+
+    def process(self, readable_file: fileio.ReadableFile):
+        path = readable_file.metadata.path
+        self.files.inc()
+        documents = iter_file_documents(path, self.max_document_bytes)
+        while True:
+            try:
+                item = next(documents)
+            except StopIteration:
+                return
+            except Exception as error:  # noqa: BLE001 - any failure becomes a dead letter
+                # Documents already yielded stay; the rest of the file is one dead letter.
+                self.inputs.inc()
+                self.failed.inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter(path, STAGE, error))
+                return
+            self.inputs.inc()
+            if isinstance(item, RawDocument):
+                Metrics.counter("news", f"read.format.{item.input_format}").inc()
+                if item.detected_by == "content" and item.input_format != FORMAT_WARC:
+                    Metrics.counter("news", "read.format_from_content").inc()
+                yield item
+            else:
+                self.failed.inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
+
+
+class ReadDocuments(beam.PTransform):
+    """Input patterns (globs, directories, gs://, .gz) -> RawDocument, with dead letters.
+
+    Outputs: `documents` and `dead_letter`.
+    """
+
+    def __init__(self, patterns: list[str], max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES):
+        super().__init__()
+        self.patterns = [expand_input_pattern(pattern) for pattern in patterns]
+        self.max_document_bytes = max_document_bytes
+
+    def expand(self, pipeline_root):
+        return (
+            pipeline_root
+            | "InputPatterns" >> beam.Create(self.patterns)
+            | "MatchFiles" >> fileio.MatchAll()
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "OpenFiles" >> fileio.ReadMatches()
+            | "SplitFileIntoDocuments"
+            >> beam.ParDo(_SplitFileIntoDocuments(self.max_document_bytes)).with_outputs(
+                DEAD_LETTER, main="documents"
+            )
+        )

@@ -1,0 +1,191 @@
+"""Write: articles -> Hive-partitioned Parquet, dead letters -> JSON lines.
+
+Files are named after the ids they hold, written to a temporary name and renamed when
+complete: a rerun or replay of the same input rewrites the same files instead of adding
+copies, and a reader never sees a half-written file. Partition folders are created by the
+filesystem on write (unlike `fileio.WriteToFiles`, which loses files renamed into missing
+`date=.../lang=...` folders).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from pipeline.version import PIPELINE_VERSION
+from schemas import ARTICLE_SCHEMA, UNKNOWN_DATE_PARTITION
+from transforms.records import Article
+
+DEAD_LETTER_DIR = "_dead_letter"
+DEFAULT_MAX_ROWS_PER_FILE = 50_000
+PARQUET_COMPRESSION = "zstd"
+
+
+def partition_path(article: Article) -> str:
+    """`date=YYYY-MM-DD/lang=xx` (UTC date of publication; Hive's null marker when unknown)."""
+    if article.published_at is None:
+        date = UNKNOWN_DATE_PARTITION
+    else:
+        date = article.published_at.astimezone(dt.timezone.utc).date().isoformat()
+    return f"date={date}/lang={article.language}"
+
+
+def shard_of(stable_id: str, shards: int) -> int:
+    return int(hashlib.blake2b(stable_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
+def articles_to_parquet(rows: list[dict[str, Any]]) -> bytes:
+    table = pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA)
+    metadata = {
+        **(table.schema.metadata or {}),
+        b"news_pipeline.version": PIPELINE_VERSION.encode(),
+    }
+    buffer = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(metadata), buffer, compression=PARQUET_COMPRESSION)
+    return buffer.getvalue()
+
+
+def dead_letters_to_jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(
+        json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows
+    ).encode()
+
+
+def write_file_atomically(directory: str, name: str, payload: bytes) -> str:
+    """Write `payload` to directory/name through a temporary file and a rename."""
+    final_path = FileSystems.join(directory, name)
+    temporary_path = FileSystems.join(directory, f".{name}.{uuid.uuid4().hex}.inprogress")
+    with FileSystems.create(temporary_path) as handle:
+        handle.write(payload)
+    if FileSystems.exists(final_path):
+        FileSystems.delete([final_path])
+    FileSystems.rename([temporary_path], [final_path])
+    return final_path
+
+
+class _WriteShard(beam.DoFn):
+    """((folder, shard), rows) -> one file, named after the sorted ids it holds."""
+
+    def __init__(
+        self,
+        output_dir: str,
+        prefix: str,
+        suffix: str,
+        sort_key: Callable[[dict], str],
+        encode: Callable[[list[dict]], bytes],
+        counter_name: str,
+    ):
+        self.output_dir = output_dir
+        self.prefix = prefix
+        self.suffix = suffix
+        self.sort_key = sort_key
+        self.encode = encode
+        self.rows_written = Metrics.counter("news", f"{counter_name}.rows")
+        self.files_written = Metrics.counter("news", f"{counter_name}.files")
+
+    def process(self, item):
+        (folder, _shard), rows = item
+        rows = sorted(rows, key=self.sort_key)
+        digest = hashlib.sha256("\n".join(map(self.sort_key, rows)).encode()).hexdigest()[:20]
+        path = write_file_atomically(
+            FileSystems.join(self.output_dir, folder),
+            f"{self.prefix}-{digest}{self.suffix}",
+            self.encode(rows),
+        )
+        self.rows_written.inc(len(rows))
+        self.files_written.inc()
+        yield path
+
+
+class _WriteShardedFiles(beam.PTransform):
+    """(folder, row) pairs -> files of at most `max_rows_per_file` rows per folder."""
+
+    def __init__(self, output_dir, prefix, suffix, id_of, encode, counter_name, max_rows_per_file):
+        super().__init__()
+        self.output_dir = output_dir
+        self.id_of = id_of
+        self.max_rows_per_file = max_rows_per_file
+        self.write = _WriteShard(output_dir, prefix, suffix, id_of, encode, counter_name)
+
+    def expand(self, folder_and_rows):
+        id_of, max_rows = self.id_of, self.max_rows_per_file
+        rows_per_folder = folder_and_rows | "CountRowsPerFolder" >> beam.combiners.Count.PerKey()
+
+        def key_by_shard(item, counts):
+            folder, row = item
+            shards = max(1, math.ceil(counts[folder] / max_rows))
+            return (folder, shard_of(id_of(row), shards)), row
+
+        return (
+            folder_and_rows
+            | "KeyByShard" >> beam.Map(key_by_shard, counts=beam.pvalue.AsDict(rows_per_folder))
+            | "GroupShards" >> beam.GroupByKey()
+            | "WriteFiles" >> beam.ParDo(self.write)
+        )
+
+
+class WritePartitionedParquet(beam.PTransform):
+    """Articles -> output/date=.../lang=.../part-<digest>.parquet (zstd, schemas.ARTICLE_SCHEMA)."""
+
+    def __init__(self, output_dir: str, max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE):
+        super().__init__()
+        self.output_dir = output_dir
+        self.max_rows_per_file = max_rows_per_file
+
+    def expand(self, articles):
+        return (
+            articles
+            | "ToPartitionedRows"
+            >> beam.Map(lambda article: (partition_path(article), article.to_row()))
+            | "WriteParquet"
+            >> _WriteShardedFiles(
+                self.output_dir,
+                "part",
+                ".parquet",
+                lambda row: row["doc_id"],
+                articles_to_parquet,
+                "write.articles",
+                self.max_rows_per_file,
+            )
+        )
+
+
+def _dead_letter_id(row: dict[str, Any]) -> str:
+    return f"{row['source_uri']}\t{row['stage']}"
+
+
+class WriteDeadLetters(beam.PTransform):
+    """Dead-letter dicts -> output/_dead_letter/dead_letters-<digest>.jsonl."""
+
+    def __init__(self, output_dir: str, max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE):
+        super().__init__()
+        self.output_dir = output_dir
+        self.max_rows_per_file = max_rows_per_file
+
+    def expand(self, dead_letters: Iterable[dict]):
+        return (
+            dead_letters
+            | "IntoDeadLetterFolder" >> beam.Map(lambda row: (DEAD_LETTER_DIR, row))
+            | "WriteJsonLines"
+            >> _WriteShardedFiles(
+                self.output_dir,
+                "dead_letters",
+                ".jsonl",
+                _dead_letter_id,
+                dead_letters_to_jsonl,
+                "write.dead_letters",
+                self.max_rows_per_file,
+            )
+        )
