@@ -66,7 +66,7 @@ def build_batch_pipeline(
         processed["articles"]
         | "DropExactDuplicates" >> DropExactDuplicates()
         | "WritePartitionedParquet"
-        >> WritePartitionedParquet(options.output, options.max_rows_per_file)
+        >> WritePartitionedParquet(options.output, options.rows_per_file)
     )
     (
         (read[DEAD_LETTER], processed[DEAD_LETTER])

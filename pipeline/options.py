@@ -7,7 +7,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from transforms.clean import DEFAULT_MIN_WORDS
 from transforms.corpus_stats import DEFAULT_MIN_DOCS, DEFAULT_MIN_SHARE
 from transforms.read import DEFAULT_MAX_DOCUMENT_BYTES
-from transforms.write import DEFAULT_MAX_ROWS_PER_FILE
+from transforms.write import DEFAULT_ROWS_PER_FILE
 
 
 class NewsPipelineOptions(PipelineOptions):
@@ -40,10 +40,11 @@ class NewsPipelineOptions(PipelineOptions):
             help="Articles with fewer words after cleaning go to the dead letters as too_short.",
         )
         parser.add_argument(
-            "--max_rows_per_file",
+            "--rows_per_file",
             type=int,
-            default=DEFAULT_MAX_ROWS_PER_FILE,
-            help="Upper bound of rows in one Parquet file of a partition.",
+            default=DEFAULT_ROWS_PER_FILE,
+            help="Target rows per Parquet file: a partition is hash-sharded by doc_id into "
+            "ceil(rows / this) files.",
         )
         parser.add_argument(
             "--boilerplate_min_docs",
@@ -68,8 +69,8 @@ class NewsPipelineOptions(PipelineOptions):
             errors.append("--output is required (a directory)")
         if self.max_document_bytes <= 0:
             errors.append("--max_document_bytes must be positive")
-        if self.max_rows_per_file <= 0:
-            errors.append("--max_rows_per_file must be positive")
+        if self.rows_per_file <= 0:
+            errors.append("--rows_per_file must be positive")
         if self.boilerplate_min_docs < 2:
             errors.append("--boilerplate_min_docs must be at least 2")
         return errors

@@ -29,10 +29,13 @@ _EXTENSION_FORMATS = {
     ".warc": FORMAT_WARC,
 }
 
+_PREFERRED_ON_TIE = ("cp1252", "latin_1", "iso8859_15", "cp1251", "shift_jis", "gb18030")
+
 _HTML_START = re.compile(
     rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S
 )
 _HTML_TAGS = re.compile(rb"<(html|head|body|div|p|article|meta|title)\b[^>]*>", re.I)
+_JSON_START = re.compile(rb"\s*(\{|\[\s*[{\]])")
 _SNIFF_BYTES = 4096
 
 
@@ -58,7 +61,7 @@ def format_from_content(head: bytes) -> str | None:
         return FORMAT_WARC
     if _HTML_START.match(head) or len(_HTML_TAGS.findall(head)) >= 3:
         return FORMAT_HTML
-    if head.lstrip().startswith(b"{"):
+    if _JSON_START.match(head):
         return FORMAT_JSONL
     return None
 
@@ -115,7 +118,14 @@ def decode_text(payload: bytes) -> tuple[str, str]:
         return payload.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(payload).best()
-    if best is None:
+    matches = list(charset_normalizer.from_bytes(payload))
+    if not matches:
         raise PipelineError("undecodable_text", "no text encoding fits these bytes")
+    best = matches[0]
+    # Single-byte code pages often fit equally well; then the one most used on the web wins.
+    tied = [m for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence - 0.01]
+    for encoding in _PREFERRED_ON_TIE:
+        for match in tied:
+            if match.encoding == encoding:
+                return str(match), match.encoding
     return str(best), best.encoding

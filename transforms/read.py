@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -27,13 +29,17 @@ from transforms.records import (
 STAGE = "read"
 DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _HEAD_BYTES = 4096
+# What a damaged gzip/bz2/zstd stream raises while it is read.
+_CORRUPT = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def expand_input_pattern(pattern: str) -> str:
-    """A local directory means every file below it; globs and remote paths pass unchanged."""
-    if "://" not in pattern and os.path.isdir(pattern):
-        return os.path.join(pattern, "**")
-    return pattern
+    """Local paths become absolute (so `source_uri` says exactly which file); a local directory
+    means every file below it; remote paths (gs://...) pass unchanged."""
+    if "://" in pattern:
+        return pattern
+    pattern = os.path.abspath(os.path.expanduser(pattern))
+    return os.path.join(pattern, "**") if os.path.isdir(pattern) else pattern
 
 
 def _read_bounded(stream: BinaryIO, max_bytes: int, source_uri: str) -> bytes:
@@ -115,26 +121,40 @@ def iter_warc_records(
         yield RawDocument(uri, payload, FORMAT_WARC, url=url, detected_by="content")
 
 
+def _is_gzip_name(path: str) -> bool:
+    return path.lower().endswith((".gz", ".gzip"))
+
+
+def open_document_stream(path: str, open_file=FileSystems.open) -> BinaryIO:
+    """A binary stream of the file's content, gunzipped when the name or magic bytes say gzip.
+
+    Gzip goes through Python's gzip module rather than Beam's decompressor, so a truncated
+    archive raises EOFError (a dead letter) instead of yielding a silently cut document.
+    """
+    raw = open_file(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    if _is_gzip_name(path) or raw.read(2) == GZIP_MAGIC:
+        raw.close()
+        raw = open_file(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    raw.close()
+    # Other compressions (.bz2, .zst, .deflate) by extension, through Beam.
+    return open_file(path, compression_type=CompressionTypes.AUTO)
+
+
 def iter_file_documents(
     path: str, max_bytes: int, open_file=FileSystems.open
 ) -> Iterator[RawDocument | dict[str, Any]]:
     """Every document of one file, or dead letters for what cannot be read.
 
     `open_file(path, compression_type=...)` returns a binary stream (Beam's FileSystems.open by
-    default, so gs:// and .gz work). Compression comes from the extension, or from the gzip
-    magic bytes when the name says nothing.
+    default, so gs:// works).
     """
-    compression = CompressionTypes.AUTO
-    with open_file(path, compression_type=compression) as stream:
+    with open_document_stream(path, open_file) as stream:
         head = stream.read(_HEAD_BYTES)
-    if head.startswith(GZIP_MAGIC) and strip_compression_suffix(path) == path:
-        compression = CompressionTypes.GZIP
-        with open_file(path, compression_type=compression) as stream:
-            head = stream.read(_HEAD_BYTES)
     if not head.strip():
         raise PipelineError("empty_file", "the file is empty")
     input_format, detected_by = detect_format(path, head)
-    with open_file(path, compression_type=compression) as stream:
+    with open_document_stream(path, open_file) as stream:
         if input_format == FORMAT_JSONL:
             whole_file_json = strip_compression_suffix(path).lower().endswith(".json")
             yield from iter_json_records(stream, path, max_bytes, whole_file_json)
@@ -165,7 +185,10 @@ class _SplitFileIntoDocuments(beam.DoFn):
                 # Documents already yielded stay; the rest of the file is one dead letter.
                 self.inputs.inc()
                 self.failed.inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter(path, STAGE, error))
+                error_type = "corrupt_compressed_file" if isinstance(error, _CORRUPT) else None
+                yield beam.pvalue.TaggedOutput(
+                    DEAD_LETTER, dead_letter(path, STAGE, error, error_type=error_type)
+                )
                 return
             self.inputs.inc()
             if isinstance(item, RawDocument):

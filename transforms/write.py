@@ -29,7 +29,7 @@ from schemas import ARTICLE_SCHEMA, UNKNOWN_DATE_PARTITION
 from transforms.records import Article
 
 DEAD_LETTER_DIR = "_dead_letter"
-DEFAULT_MAX_ROWS_PER_FILE = 50_000
+DEFAULT_ROWS_PER_FILE = 50_000
 PARQUET_COMPRESSION = "zstd"
 
 
@@ -110,17 +110,17 @@ class _WriteShard(beam.DoFn):
 
 
 class _WriteShardedFiles(beam.PTransform):
-    """(folder, row) pairs -> files of at most `max_rows_per_file` rows per folder."""
+    """(folder, row) pairs -> files of about `rows_per_file` rows (hash-sharded by id)."""
 
-    def __init__(self, output_dir, prefix, suffix, id_of, encode, counter_name, max_rows_per_file):
+    def __init__(self, output_dir, prefix, suffix, id_of, encode, counter_name, rows_per_file):
         super().__init__()
         self.output_dir = output_dir
         self.id_of = id_of
-        self.max_rows_per_file = max_rows_per_file
+        self.rows_per_file = rows_per_file
         self.write = _WriteShard(output_dir, prefix, suffix, id_of, encode, counter_name)
 
     def expand(self, folder_and_rows):
-        id_of, max_rows = self.id_of, self.max_rows_per_file
+        id_of, max_rows = self.id_of, self.rows_per_file
         rows_per_folder = folder_and_rows | "CountRowsPerFolder" >> beam.combiners.Count.PerKey()
 
         def key_by_shard(item, counts):
@@ -139,10 +139,10 @@ class _WriteShardedFiles(beam.PTransform):
 class WritePartitionedParquet(beam.PTransform):
     """Articles -> output/date=.../lang=.../part-<digest>.parquet (zstd, schemas.ARTICLE_SCHEMA)."""
 
-    def __init__(self, output_dir: str, max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE):
+    def __init__(self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE):
         super().__init__()
         self.output_dir = output_dir
-        self.max_rows_per_file = max_rows_per_file
+        self.rows_per_file = rows_per_file
 
     def expand(self, articles):
         return (
@@ -157,7 +157,7 @@ class WritePartitionedParquet(beam.PTransform):
                 lambda row: row["doc_id"],
                 articles_to_parquet,
                 "write.articles",
-                self.max_rows_per_file,
+                self.rows_per_file,
             )
         )
 
@@ -169,10 +169,10 @@ def _dead_letter_id(row: dict[str, Any]) -> str:
 class WriteDeadLetters(beam.PTransform):
     """Dead-letter dicts -> output/_dead_letter/dead_letters-<digest>.jsonl."""
 
-    def __init__(self, output_dir: str, max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE):
+    def __init__(self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE):
         super().__init__()
         self.output_dir = output_dir
-        self.max_rows_per_file = max_rows_per_file
+        self.rows_per_file = rows_per_file
 
     def expand(self, dead_letters: Iterable[dict]):
         return (
@@ -186,6 +186,6 @@ class WriteDeadLetters(beam.PTransform):
                 _dead_letter_id,
                 dead_letters_to_jsonl,
                 "write.dead_letters",
-                self.max_rows_per_file,
+                self.rows_per_file,
             )
         )

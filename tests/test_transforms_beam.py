@@ -1,0 +1,155 @@
+"""Each PTransform on the local runner, checked with assert_that."""
+
+import collections
+import datetime as dt
+import gzip
+import json
+import math
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.beam_helpers import local_test_pipeline
+from tests.helpers import text_document
+from transforms.boilerplate import line_fingerprint
+from transforms.clean import CleanArticles
+from transforms.corpus_stats import LearnCorpusStatistics
+from transforms.dedup import DropExactDuplicates
+from transforms.enrich import EnrichMetadata
+from transforms.extract import ExtractArticles, extract_article
+from transforms.read import ReadDocuments
+from transforms.records import DEAD_LETTER, FORMAT_JSONL, RawDocument
+from transforms.write import WriteDeadLetters, WritePartitionedParquet, partition_path, shard_of
+
+UTC = dt.timezone.utc
+TEMPLATE = "Listen to the Port Daily podcast every Friday"
+PROSE = "Paragraph {i} of story {n} tells what happened in the harbour town on that day."
+
+
+def source_articles(count, template=TEMPLATE, uri="file:///port/{n}.txt"):
+    articles = []
+    for n in range(count):
+        lines = [PROSE.format(i=i, n=n) for i in range(3)] + [template]
+        article = extract_article(text_document("\n".join(lines), uri.format(n=n)))
+        articles.append(article)
+    return articles
+
+
+def test_read_documents_routes_bad_files_to_dead_letters(tmp_path):
+    (tmp_path / "a.txt").write_text("An article.")
+    (tmp_path / "b.html.gz").write_bytes(gzip.compress(b"<html><body><p>x</p></body></html>"))
+    (tmp_path / "c.jsonl").write_text('{"text": "one"}\n{"text": "two"}\n')
+    (tmp_path / "d.bin").write_bytes(b"\x00\x01\x02" * 100)
+    with local_test_pipeline() as pipeline:
+        read = pipeline | ReadDocuments([str(tmp_path)])
+        assert_that(
+            read.documents | beam.Map(lambda d: d.input_format),
+            equal_to(["text", "html", "jsonl", "jsonl"]),
+            label="documents",
+        )
+        assert_that(
+            read[DEAD_LETTER] | beam.Map(lambda r: (r["stage"], r["error_type"])),
+            equal_to([("read", "binary_content")]),
+            label="dead letters",
+        )
+
+
+def test_extract_articles_splits_main_and_dead_letters():
+    good = text_document("date 2017-11-09 Words of a story.", "file:///good.txt")
+    bad = RawDocument("file:///x.jsonl#line=2", b"{broken", FORMAT_JSONL)
+    with local_test_pipeline() as pipeline:
+        extracted = pipeline | beam.Create([good, bad]) | ExtractArticles()
+        assert_that(
+            extracted.main | beam.Map(lambda a: (a.source_uri, a.published_at.date().isoformat())),
+            equal_to([("file:///good.txt", "2017-11-09")]),
+            label="main",
+        )
+        assert_that(
+            extracted[DEAD_LETTER] | beam.Map(lambda r: (r["source_uri"], r["error_type"])),
+            equal_to([("file:///x.jsonl#line=2", "invalid_json")]),
+            label="dead",
+        )
+
+
+def test_learned_statistics_and_cleaning_remove_a_source_template():
+    articles = source_articles(4) + source_articles(
+        1, "A line only one document has", "file:///o/{n}"
+    )
+    with local_test_pipeline() as pipeline:
+        extracted = pipeline | beam.Create(articles)
+        statistics = extracted | LearnCorpusStatistics(min_docs=3, min_share=0.3)
+        assert_that(
+            statistics | beam.Map(lambda s: {k: sorted(v) for k, v in s.boilerplate_lines.items()}),
+            equal_to([{"file:///port": [line_fingerprint(TEMPLATE)]}]),
+            label="statistics",
+        )
+        cleaned = extracted | CleanArticles(beam.pvalue.AsSingleton(statistics), min_words=5)
+        assert_that(
+            cleaned.main | beam.Map(lambda a: TEMPLATE in a.text),
+            equal_to([False, False, False, False, False]),
+            label="cleaned",
+        )
+
+
+def test_learned_casings_come_from_cased_articles():
+    cased = extract_article(text_document("Yesterday the Kremlin said Putin met Trump in Danang."))
+    with local_test_pipeline() as pipeline:
+        statistics = pipeline | beam.Create([cased]) | LearnCorpusStatistics()
+        assert_that(
+            statistics | beam.Map(lambda s: s.casing_table()),
+            equal_to(
+                [{"kremlin": "Kremlin", "putin": "Putin", "trump": "Trump", "danang": "Danang"}]
+            ),
+        )
+
+
+def test_enrich_and_dedup():
+    ingested_at = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    articles = source_articles(1) * 3 + source_articles(2)[1:]
+    with local_test_pipeline() as pipeline:
+        enriched = pipeline | beam.Create(articles) | EnrichMetadata(ingested_at)
+        unique = enriched.main | DropExactDuplicates()
+        assert_that(
+            unique | beam.Map(lambda a: (a.language, a.duplicate_count, a.ingested_at)),
+            equal_to([("en", 2, ingested_at), ("en", 0, ingested_at)]),
+        )
+
+
+def test_every_written_row_is_read_back(tmp_path):
+    published = dt.datetime(2017, 11, 9, tzinfo=UTC)
+    articles = []
+    for n, article in enumerate(source_articles(7)):
+        article.language = "en" if n % 2 else "fr"
+        article.published_at = published if n < 5 else None
+        article.content_sha256 = str(n) * 64
+        article.ingested_at = published
+        articles.append(article)
+    output = str(tmp_path / "out")
+    per_partition = collections.defaultdict(list)
+    for article in articles:
+        per_partition[partition_path(article)].append(article.doc_id)
+    expected_files = sum(
+        len({shard_of(doc_id, math.ceil(len(ids) / 2)) for doc_id in ids})
+        for ids in per_partition.values()
+    )
+    with local_test_pipeline() as pipeline:
+        paths = pipeline | beam.Create(articles) | WritePartitionedParquet(output, rows_per_file=2)
+        assert_that(paths | beam.combiners.Count.Globally(), equal_to([expected_files]))
+    table = ds.dataset(output, format="parquet", partitioning="hive").to_table()
+    assert sorted(table.column("doc_id").to_pylist()) == sorted(a.doc_id for a in articles)
+    partitions = {(str(r["date"]), r["lang"]) for r in table.select(["date", "lang"]).to_pylist()}
+    assert partitions == {
+        ("2017-11-09", "fr"),
+        ("2017-11-09", "en"),
+        ("None", "fr"),
+        ("None", "en"),
+    }
+
+
+def test_dead_letters_are_written_as_json_lines(tmp_path):
+    records = [{"source_uri": f"file:///{n}", "stage": "read", "error": "x"} for n in range(3)]
+    with local_test_pipeline() as pipeline:
+        _ = pipeline | beam.Create(records) | WriteDeadLetters(str(tmp_path))
+    (written,) = list((tmp_path / "_dead_letter").glob("*.jsonl"))
+    assert [json.loads(line) for line in written.read_text().splitlines()] == records
