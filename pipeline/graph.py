@@ -115,9 +115,15 @@ def run(argv: list[str] | None = None) -> dict:
     build_batch_pipeline(pipeline, news_options, ingested_at)
     result = pipeline.run()
     result.wait_until_finish()
+    try:
+        counters = counter_totals(result)
+    except NotImplementedError:
+        # DataflowRunner --dry_run=True builds the job without running it: nothing to count.
+        print(f"{standard.runner}: pipeline built, no job ran, no summary.", file=sys.stderr)
+        return {"balanced": True, "ran": False}
 
     summary = build_summary(
-        counter_totals(result),
+        counters,
         {
             "pipeline_version": PIPELINE_VERSION,
             "runner": standard.runner or type(runner).__name__,

@@ -13,7 +13,15 @@ import pyarrow.dataset as ds
 import pytest
 
 from schemas import ARTICLE_SCHEMA
-from tests.helpers import READABILITY, SEED_PROSE, SEED_SCRAPED, SEED_WIRE, SEEDS, needs_shared
+from tests.helpers import (
+    READABILITY,
+    REPO,
+    SEED_PROSE,
+    SEED_SCRAPED,
+    SEED_WIRE,
+    SEEDS,
+    needs_shared,
+)
 
 
 def run_pipeline(output, *inputs, extra=()):
@@ -189,3 +197,42 @@ def test_rerun_and_multiprocessing_give_the_same_files(tmp_path):
     assert query(output, "select count(*), count(distinct content_sha256) from ARTICLES") == [
         (3, 3)
     ]
+
+
+def test_dataflow_job_builds_offline_with_dry_run():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "--input",
+            "gs://bucket/archive/**",
+            "--output",
+            "gs://bucket/out",
+            "--runner",
+            "DataflowRunner",
+            "--project",
+            "demo-project",
+            "--region",
+            "europe-west1",
+            "--temp_location",
+            "gs://bucket/tmp",
+            "--setup_file",
+            "./setup.py",
+            "--dry_run=True",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "pipeline built, no job ran" in completed.stderr
+
+
+def test_missing_required_options_fail_fast():
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--input", "x"], capture_output=True, text=True
+    )
+    assert completed.returncode != 0
+    assert "--output is required" in completed.stderr

@@ -70,20 +70,33 @@ def iter_json_records(
                 )
             return
         stream = io.BytesIO(payload)
-    for line_number, line in enumerate(stream, start=1):
+    for line_number, line in enumerate(_bounded_lines(stream, max_bytes), start=1):
         uri = f"{source_uri}#line={line_number}"
-        if not line.strip():
-            continue
-        if len(line) > max_bytes:
+        if line is None:
             yield dead_letter(
                 uri,
                 STAGE,
                 f"JSON line is larger than --max_document_bytes={max_bytes}",
                 error_type="too_large",
-                payload=line,
             )
-            continue
-        yield RawDocument(uri, line.rstrip(b"\r\n"), FORMAT_JSONL)
+        elif line.strip():
+            yield RawDocument(uri, line.rstrip(b"\r\n"), FORMAT_JSONL)
+        else:
+            Metrics.counter("news", "read.jsonl_blank_lines").inc()
+
+
+def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """Lines of a stream, None for a line longer than max_bytes (skipped without holding it)."""
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_bytes:
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(max_bytes + 1)
+            yield None
+        else:
+            yield line
 
 
 def iter_warc_records(
