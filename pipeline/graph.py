@@ -16,8 +16,8 @@ from apache_beam.options.pipeline_options import (
 from pipeline.options import NewsPipelineOptions
 from pipeline.summary import build_summary, counter_totals, format_summary, write_summary
 from pipeline.version import PIPELINE_VERSION
-from transforms.clean import CleanArticles
-from transforms.corpus_stats import LearnCorpusStatistics
+from transforms.clean import CleanArticles, CleanArticlesWithTheirStatistics
+from transforms.corpus_stats import AttachRunningStatistics, LearnCorpusStatistics
 from transforms.dedup import DropExactDuplicates
 from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
@@ -34,20 +34,34 @@ class ProcessDocuments(beam.PTransform):
     Outputs: `articles` and `dead_letter`.
     """
 
-    def __init__(self, options: NewsPipelineOptions, ingested_at: dt.datetime):
+    def __init__(
+        self, options: NewsPipelineOptions, ingested_at: dt.datetime, streaming: bool = False
+    ):
         super().__init__()
         self.options = options
         self.ingested_at = ingested_at
+        self.streaming = streaming
 
     def expand(self, documents):
         options = self.options
         extracted = documents | "ExtractArticles" >> ExtractArticles()
-        statistics = extracted.main | "LearnCorpusStatistics" >> LearnCorpusStatistics(
-            options.boilerplate_min_docs, options.boilerplate_min_share
-        )
-        cleaned = extracted.main | "CleanArticles" >> CleanArticles(
-            beam.pvalue.AsSingleton(statistics), options.min_words
-        )
+        if self.streaming:
+            # No end of input to wait for: per-source counts live in state instead.
+            cleaned = (
+                extracted.main
+                | "AttachRunningStatistics"
+                >> AttachRunningStatistics(
+                    options.boilerplate_min_docs, options.boilerplate_min_share
+                )
+                | "CleanArticles" >> CleanArticlesWithTheirStatistics(options.min_words)
+            )
+        else:
+            statistics = extracted.main | "LearnCorpusStatistics" >> LearnCorpusStatistics(
+                options.boilerplate_min_docs, options.boilerplate_min_share
+            )
+            cleaned = extracted.main | "CleanArticles" >> CleanArticles(
+                beam.pvalue.AsSingleton(statistics), options.min_words
+            )
         enriched = cleaned.main | "EnrichMetadata" >> EnrichMetadata(self.ingested_at)
         dead_letters = (
             extracted[DEAD_LETTER],

@@ -153,3 +153,66 @@ def test_dead_letters_are_written_as_json_lines(tmp_path):
         _ = pipeline | beam.Create(records) | WriteDeadLetters(str(tmp_path))
     (written,) = list((tmp_path / "_dead_letter").glob("*.jsonl"))
     assert [json.loads(line) for line in written.read_text().splitlines()] == records
+
+
+def test_streaming_learns_a_source_template_in_state_and_never_from_one_document():
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+
+    from transforms.clean import CleanArticlesWithTheirStatistics
+    from transforms.corpus_stats import AttachRunningStatistics
+
+    articles = source_articles(5)
+    stream = TestStream()
+    for n, article in enumerate(articles):
+        stream = stream.advance_watermark_to(n * 10).add_elements([article])
+    stream = stream.advance_watermark_to_infinity()
+    pipeline = local_test_pipeline("--streaming")
+    assert pipeline.options.view_as(StandardOptions).streaming
+    with pipeline:
+        cleaned = (
+            pipeline
+            | stream
+            | AttachRunningStatistics(min_docs=3, min_share=0.3)
+            | CleanArticlesWithTheirStatistics(min_words=5)
+        )
+        assert_that(
+            cleaned.main | beam.Map(lambda a: (a.source_uri[-5:], TEMPLATE in a.text)),
+            equal_to(
+                [
+                    ("0.txt", True),  # seen in one document: kept
+                    ("1.txt", True),  # two: below min_docs
+                    ("2.txt", False),
+                    ("3.txt", False),
+                    ("4.txt", False),
+                ]
+            ),
+        )
+
+
+def test_process_documents_streaming_and_batch_give_the_same_articles():
+    from apache_beam.testing.test_stream import TestStream
+
+    from pipeline.graph import ProcessDocuments
+    from pipeline.options import NewsPipelineOptions
+
+    options = NewsPipelineOptions(["--min_words", "5"])
+    ingested_at = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    documents = [
+        text_document(f"date 2020-01-0{n + 1} " + PROSE.format(i=n, n=n), f"file:///d/{n}.txt")
+        for n in range(3)
+    ] + [RawDocument("file:///d/x.jsonl#line=1", b"{", FORMAT_JSONL)]
+
+    def summarize(articles):
+        return articles | beam.Map(lambda a: (a.source_uri, a.published_at.day, a.language))
+
+    expected = [(f"file:///d/{n}.txt", n + 1, "en") for n in range(3)]
+    with local_test_pipeline() as pipeline:
+        batch = pipeline | beam.Create(documents) | ProcessDocuments(options, ingested_at)
+        assert_that(summarize(batch["articles"]), equal_to(expected), label="batch")
+        assert_that(batch[DEAD_LETTER] | beam.combiners.Count.Globally(), equal_to([1]), label="b")
+
+    stream = TestStream().add_elements(documents).advance_watermark_to_infinity()
+    with local_test_pipeline("--streaming") as pipeline:
+        streamed = pipeline | stream | ProcessDocuments(options, ingested_at, streaming=True)
+        assert_that(summarize(streamed["articles"]), equal_to(expected), label="streaming")

@@ -144,3 +144,21 @@ class CleanArticles(beam.PTransform):
 
         side_inputs = (self.statistics,) if self.statistics is not None else ()
         return articles | "Clean" >> FailSafeMap(STAGE, clean, *side_inputs)
+
+
+class CleanArticlesWithTheirStatistics(beam.PTransform):
+    """(Article, CorpusStatistics) -> cleaned Article: the streaming form of CleanArticles,
+    fed by corpus_stats.AttachRunningStatistics. Outputs: `main`, `dead_letter`."""
+
+    def __init__(self, min_words: int = DEFAULT_MIN_WORDS):
+        super().__init__()
+        self.min_words = min_words
+
+    def expand(self, articles_with_statistics):
+        min_words = self.min_words
+
+        def clean(pair):
+            article, statistics = pair
+            return _count_fixes(clean_article(article, statistics, min_words))
+
+        return articles_with_statistics | "Clean" >> FailSafeMap(STAGE, clean)

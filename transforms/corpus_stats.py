@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 
 import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from transforms.boilerplate import line_fingerprint
 from transforms.clean import CorpusStatistics
@@ -16,6 +21,9 @@ from transforms.truecase import count_casings, is_lowercased, merge_casings
 MAX_LEARNED_LINE_CHARS = 200
 DEFAULT_MIN_DOCS = 3
 DEFAULT_MIN_SHARE = 0.3
+# Bounds of the streaming state kept per source.
+MAX_TRACKED_LINES_PER_SOURCE = 200_000
+RECENT_TEXTS_REMEMBERED = 10_000
 
 
 def _text_digest(text: str) -> str:
@@ -117,4 +125,72 @@ class LearnCorpusStatistics(beam.PTransform):
         return boilerplate | "Combine" >> beam.Map(
             lambda lines, words: CorpusStatistics(boilerplate_lines=lines, casings=words),
             words=beam.pvalue.AsSingleton(casings),
+        )
+
+
+@dataclasses.dataclass
+class SourceLineCounts:
+    """Streaming state of one source: distinct documents seen and, per short line, how many of
+    them had it. Bounded: when it tracks too many lines, lines seen once are forgotten."""
+
+    documents: int = 0
+    lines: Counter = dataclasses.field(default_factory=Counter)
+    recent_texts: collections.deque = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=RECENT_TEXTS_REMEMBERED)
+    )
+
+    def add(self, text_digest: str, fingerprints: Iterable[str]) -> None:
+        if text_digest in self.recent_texts:
+            return  # a re-delivered or duplicate text is not new evidence
+        self.recent_texts.append(text_digest)
+        self.documents += 1
+        self.lines.update(fingerprints)
+        if len(self.lines) > MAX_TRACKED_LINES_PER_SOURCE:
+            self.lines = Counter({fp: n for fp, n in self.lines.items() if n > 1})
+
+    def learned(self, fingerprints: Iterable[str], min_docs: int, min_share: float) -> frozenset:
+        return frozenset(
+            fp
+            for fp in fingerprints
+            if is_learned_boilerplate(self.lines[fp], self.documents, min_docs, min_share)
+        )
+
+
+class _AttachRunningStatistics(beam.DoFn):
+    """(source_key, article) -> (article, CorpusStatistics of its source so far), in state."""
+
+    LINE_COUNTS = ReadModifyWriteStateSpec("line_counts", PickleCoder())
+
+    def __init__(self, min_docs: int, min_share: float):
+        self.min_docs = min_docs
+        self.min_share = min_share
+
+    def process(self, element, line_counts=beam.DoFn.StateParam(LINE_COUNTS)):  # noqa: B008
+        source_key, article = element
+        counts = line_counts.read() or SourceLineCounts()
+        fingerprints = short_line_fingerprints(article.text)
+        counts.add(_text_digest(article.text), fingerprints)
+        line_counts.write(counts)
+        learned = counts.learned(fingerprints, self.min_docs, self.min_share)
+        yield article, CorpusStatistics(boilerplate_lines={source_key: learned})
+
+
+class AttachRunningStatistics(beam.PTransform):
+    """Streaming counterpart of LearnCorpusStatistics: Article -> (Article, CorpusStatistics).
+
+    Each article is cleaned with what its source's earlier articles (and itself) taught, so
+    a template line is removed once it has recurred in enough documents, never before.
+    """
+
+    def __init__(self, min_docs: int = DEFAULT_MIN_DOCS, min_share: float = DEFAULT_MIN_SHARE):
+        super().__init__()
+        self.min_docs = min_docs
+        self.min_share = min_share
+
+    def expand(self, articles):
+        return (
+            articles
+            | "KeyBySource" >> beam.Map(lambda article: (article.source_key, article))
+            | "CountLinesInState"
+            >> beam.ParDo(_AttachRunningStatistics(self.min_docs, self.min_share))
         )

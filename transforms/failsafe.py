@@ -15,6 +15,8 @@ _LOG = logging.getLogger(__name__)
 
 
 def _identity_of(element: Any) -> tuple[str, bytes | str | None]:
+    if isinstance(element, tuple) and element:
+        element = element[0]  # (article, its statistics)
     if isinstance(element, RawDocument):
         return element.source_uri, element.payload
     if isinstance(element, Article):
