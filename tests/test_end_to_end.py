@@ -236,3 +236,26 @@ def test_missing_required_options_fail_fast():
     )
     assert completed.returncode != 0
     assert "--output is required" in completed.stderr
+
+
+def test_learned_boilerplate_is_reported_per_source(tmp_path):
+    wire = tmp_path / "archive" / "wire"
+    blog = tmp_path / "archive" / "blog"
+    wire.mkdir(parents=True)
+    blog.mkdir()
+    template = "Get the Harbour Daily app for breaking alerts"
+    for n in range(4):
+        body = "\n".join(
+            f"Story {n} paragraph {i}: the council met on Monday to discuss the harbour works."
+            for i in range(3)
+        )
+        (wire / f"{n}.txt").write_text(f"{body}\n{template}\n")
+    (blog / "only.txt").write_text(
+        "A single post by itself with a closing line that only it has.\n" * 3 + template + "\n"
+    )
+    output = tmp_path / "out"
+    summary = run_pipeline(output, tmp_path / "archive")
+    assert summary["learned_boilerplate_lines_by_source"] == {str(wire): 4}
+    texts = dict(query(output, "select source_uri, text from ARTICLES"))
+    assert all(template not in text for uri, text in texts.items() if "/wire/" in uri)
+    assert template in texts[str(blog / "only.txt")]
