@@ -197,11 +197,8 @@ class _SplitFileIntoDocuments(beam.DoFn):
             except Exception as error:  # noqa: BLE001 - any failure becomes a dead letter
                 # Documents already yielded stay; the rest of the file is one dead letter.
                 self.inputs.inc()
-                self.failed.inc()
                 error_type = "corrupt_compressed_file" if isinstance(error, _CORRUPT) else None
-                yield beam.pvalue.TaggedOutput(
-                    DEAD_LETTER, dead_letter(path, STAGE, error, error_type=error_type)
-                )
+                yield self._dead(dead_letter(path, STAGE, error, error_type=error_type))
                 return
             self.inputs.inc()
             if isinstance(item, RawDocument):
@@ -210,8 +207,12 @@ class _SplitFileIntoDocuments(beam.DoFn):
                     Metrics.counter("news", "read.format_from_content").inc()
                 yield item
             else:
-                self.failed.inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
+                yield self._dead(item)
+
+    def _dead(self, record: dict[str, Any]) -> beam.pvalue.TaggedOutput:
+        self.failed.inc()
+        Metrics.counter("news", f"dead_letter.{STAGE}.{record['error_type']}").inc()
+        return beam.pvalue.TaggedOutput(DEAD_LETTER, record)
 
 
 class ReadDocuments(beam.PTransform):
