@@ -52,7 +52,8 @@ def build_summary(counters: dict[str, int], run_info: dict[str, Any]) -> dict[st
         },
         "formats": with_prefix("read.format."),
         "languages": with_prefix("language."),
-        "fixes": with_prefix("fix."),
+        "fixes": with_prefix("fix."),  # documents each fix changed
+        "lines_removed": with_prefix("lines."),
         "learned_boilerplate_lines_by_source": with_prefix("clean.learned_boilerplate_lines."),
         "counters": dict(sorted(counters.items())),
     }
@@ -75,7 +76,8 @@ def format_summary(summary: dict[str, Any], summary_path: str) -> str:
         f"  dead letters  {summary['dead_letters']}  {summary['dead_letters_by_reason'] or ''}",
         f"  inputs = rows + duplicates + dead letters: {identity}",
         f"  languages     {summary['languages']}",
-        f"  fixes         {summary['fixes']}",
+        f"  fixes (docs)  {summary['fixes']}",
+        f"  lines removed {summary['lines_removed']}",
         f"  output        {summary['output']}",
         f"  summary       {summary_path}",
     ]

@@ -14,7 +14,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ "$(cat "$VENV/.install-stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "Installing pinned dependencies into $VENV (first run takes a few minutes)..." >&2
-  "$VENV/bin/python" -m pip install --quiet --upgrade "pip==26.3"
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".$extras"
+  log="$VENV/install.log"
+  if ! { "$VENV/bin/python" -m pip install --upgrade "pip==26.3" &&
+    "$VENV/bin/python" -m pip install -c constraints.txt -e ".$extras"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "Installing dependencies failed; the whole log is in $log" >&2
+    exit 1
+  fi
   echo "$stamp" > "$VENV/.install-stamp"
 fi

@@ -13,6 +13,8 @@ COUNTERS = {
     "language.en": 5,
     "language.fr": 1,
     "fix.truecased": 1,
+    "fix.boilerplate_lines_removed": 2,
+    "lines.boilerplate_lines_removed": 7,
     "clean.learned_boilerplate_lines./archive/wire": 4,
 }
 
@@ -29,6 +31,8 @@ def test_summary_identity_and_breakdowns():
     assert summary["dead_letters_by_stage"] == {"clean": 2, "read": 1}
     assert summary["dead_letters_by_reason"] == {"clean.too_short": 2, "read.binary_content": 1}
     assert summary["languages"] == {"en": 5, "fr": 1}
+    assert summary["fixes"] == {"boilerplate_lines_removed": 2, "truecased": 1}
+    assert summary["lines_removed"] == {"boilerplate_lines_removed": 7}
     assert summary["learned_boilerplate_lines_by_source"] == {"/archive/wire": 4}
     text = format_summary(summary, "out/_run_summary.json")
     assert "inputs = rows + duplicates + dead letters: ok" in text

@@ -120,8 +120,12 @@ def clean_article(
 
 
 def _count_fixes(article: Article) -> Article:
+    """Counter `fix.NAME` counts documents; `lines.NAME` adds up the N of `NAME:N` fixes."""
     for fix in article.fixes:
-        Metrics.counter("news", f"fix.{fix.split(':')[0]}").inc()
+        name, _, count = fix.partition(":")
+        Metrics.counter("news", f"fix.{name}").inc()
+        if count.isdigit():
+            Metrics.counter("news", f"lines.{name}").inc(int(count))
     return article
 
 
