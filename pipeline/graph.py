@@ -7,6 +7,7 @@ import logging
 import sys
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
     PipelineOptions,
     SetupOptions,
@@ -21,7 +22,7 @@ from transforms.corpus_stats import AttachRunningStatistics, LearnCorpusStatisti
 from transforms.dedup import DropExactDuplicates
 from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
-from transforms.read import ReadDocuments
+from transforms.read import ReadDocuments, expand_input_pattern
 from transforms.records import DEAD_LETTER
 from transforms.write import WriteDeadLetters, WritePartitionedParquet
 
@@ -112,11 +113,27 @@ def local_runner(options: PipelineOptions):
     return fn_runner.FnApiRunner(provision_info=provision_info)
 
 
+def missing_local_inputs(patterns: list[str]) -> list[str]:
+    """Local --input values that match no file: a typo should stop the run before it starts."""
+    missing = []
+    for pattern in patterns:
+        if "://" in pattern:
+            continue  # remote filesystems are checked by Beam when the job runs
+        expanded = expand_input_pattern(pattern)
+        if not FileSystems.match([expanded])[0].metadata_list:
+            missing.append(pattern)
+    return missing
+
+
 def run(argv: list[str] | None = None) -> dict:
     """Run the batch pipeline; returns the run summary (also printed and written as JSON)."""
     options = PipelineOptions(argv)
     news_options = options.view_as(NewsPipelineOptions)
     errors = news_options.validate_news_options()
+    if not errors:
+        errors = [
+            f"--input {p!r} matches no file" for p in missing_local_inputs(news_options.input)
+        ]
     if errors:
         raise SystemExit("error: " + "; ".join(errors))
     # Workers import our packages from the installed distribution, not from __main__.

@@ -230,12 +230,28 @@ def test_dataflow_job_builds_offline_with_dry_run():
     assert "pipeline built, no job ran" in completed.stderr
 
 
-def test_missing_required_options_fail_fast():
+def test_missing_options_and_inputs_fail_fast(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "pipeline", "--input", "x"], capture_output=True, text=True
     )
     assert completed.returncode != 0
     assert "--output is required" in completed.stderr
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "--input",
+            str(tmp_path / "nope" / "*.txt"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode != 0
+    assert "matches no file" in completed.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_learned_boilerplate_is_reported_per_source(tmp_path):
