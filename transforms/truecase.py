@@ -35,6 +35,8 @@ def is_lowercased(text: str, max_upper_ratio: float = 0.005, min_letters: int = 
     return letters >= min_letters and upper <= max_upper_ratio * letters
 
 
+_DOTTED_INITIALS = re.compile(r"(?:[a-z]\.){2,}")
+_LOWERCASE_DOTTED = frozenset(["a.m.", "p.m.", "e.g.", "i.e.", "etc."])
 _GAP_ENDS_SENTENCE = re.compile(r"['\")\]]*[.!?]")
 
 
@@ -111,6 +113,8 @@ def _case_token(token: str, casings: dict[str, str]) -> str:
         return casings[lower]
     if "-" in lower:
         return "-".join(_case_token(part, casings) for part in token.split("-"))
+    if _DOTTED_INITIALS.fullmatch(lower) and lower not in _LOWERCASE_DOTTED:
+        return token.upper()  # u.s. -> U.S., u.n. -> U.N.
     if lower == "i" or lower.startswith("i'"):
         return "I" + token[1:]
     return token
@@ -120,6 +124,50 @@ def _capitalize(token: str) -> str:
     return token[:1].upper() + token[1:]
 
 
+# Formal titles are capitalized right before a name ("President Donald Trump"), lowercase
+# elsewhere ("the president said"): news style guides agree on this.
+_TITLES_BEFORE_NAMES = frozenset(
+    [
+        "president",
+        "vice",
+        "secretary",
+        "minister",
+        "premier",
+        "chancellor",
+        "senator",
+        "governor",
+        "mayor",
+        "general",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "pope",
+        "judge",
+        "justice",
+        "prime",
+        "sen",
+        "rep",
+        "gov",
+        "gen",
+        "dr",
+        "prof",
+    ]
+)
+
+
+def _capitalize_titles_before_names(tokens: list[list]) -> None:
+    """tokens: [cased_token, is_sentence_start] pairs of one line, edited in place."""
+    for index in range(len(tokens) - 2, -1, -1):
+        word, following = tokens[index][0], tokens[index + 1][0]
+        if word.lower() not in _TITLES_BEFORE_NAMES or not following[:1].isupper():
+            continue
+        # A name follows (capitalized, not a new sentence), or a title already capitalized
+        # before one ("prime Minister" -> "Prime Minister").
+        if following.lower() in _TITLES_BEFORE_NAMES or not tokens[index + 1][1]:
+            tokens[index][0] = _capitalize(word)
+
+
 def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
     """Casing restored from the packaged and learned tables, sentence starts capitalized."""
     casings = packaged_casings()
@@ -127,12 +175,14 @@ def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
         casings = {**casings, **learned}
     out_lines = []
     for line in text.split("\n"):
+        words = _word_tokens(line)
+        cased = [[_case_token(token, casings), initial] for _s, _e, token, initial in words]
+        _capitalize_titles_before_names(cased)
         pieces = []
         previous_end = 0
-        for start, end, token, initial in _word_tokens(line):
+        for (start, end, _token, initial), (form, _) in zip(words, cased, strict=True):
             pieces.append(line[previous_end:start])
-            cased = _case_token(token, casings)
-            pieces.append(_capitalize(cased) if initial else cased)
+            pieces.append(_capitalize(form) if initial else form)
             previous_end = end
         pieces.append(line[previous_end:])
         out_lines.append("".join(pieces))
