@@ -11,7 +11,11 @@ from transforms.dates import parse_published
 from transforms.records import PipelineError
 
 # trafilatura's knobs live here and only here; the benchmarks import the same settings.
+# fast=True skips the fallback extractors (readability-lxml, jusText): on the readability
+# pages it raised 4-gram F1 from 0.923 to 0.935 (both halves of the set: 0.967/0.879 ->
+# 0.967/0.903) and halved the cost per page (benchmarks/extraction.py).
 TRAFILATURA_OPTIONS = {
+    "fast": True,
     "include_comments": False,
     "include_tables": True,
     "include_images": False,

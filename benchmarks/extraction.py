@@ -1,0 +1,121 @@
+"""Article-extraction quality: the pipeline's `text` column vs plain trafilatura.extract.
+
+Metric of the scrapinghub article-extraction-benchmark: precision, recall and F1 over
+case-sensitive 4-gram shingles of \\w+ tokens, computed per page and averaged.
+
+    # scrapinghub layout: html/<id>.html.gz + ground-truth.json
+    python benchmarks/extraction.py --pages PATH/html --ground-truth PATH/ground-truth.json
+    # the readability pages shipped in ../shared (ground truth made from expected.html)
+    python benchmarks/extraction.py --readability ../shared/corpora/html/readability
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import pathlib
+import statistics
+import sys
+import time
+
+import trafilatura
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from benchmarks.make_readability_ground_truth import build as readability_ground_truth
+from benchmarks.metrics import shingle_prf
+from transforms.clean import clean_article
+from transforms.extract import extract_article
+from transforms.records import FORMAT_HTML, PipelineError, RawDocument
+
+
+def pipeline_text(html: bytes, url: str | None) -> str:
+    """What the pipeline writes to `text` for this page ('' when it dead-letters it)."""
+    try:
+        document = RawDocument("benchmark", html, FORMAT_HTML, url=url or None)
+        return clean_article(extract_article(document), min_words=0).text
+    except PipelineError:
+        return ""
+
+
+def plain_trafilatura_text(html: bytes, url: str | None) -> str:
+    return trafilatura.extract(html, url=url or None) or ""
+
+
+EXTRACTORS = {"pipeline": pipeline_text, "trafilatura.extract": plain_trafilatura_text}
+
+
+def read_page(pages: pathlib.Path, page_id: str) -> bytes | None:
+    for candidate in (
+        pages / f"{page_id}.html",
+        pages / f"{page_id}.html.gz",
+        pages / page_id / "source.html",
+    ):
+        if candidate.exists():
+            data = candidate.read_bytes()
+            return gzip.decompress(data) if candidate.suffix == ".gz" else data
+    return None
+
+
+def evaluate(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = None) -> dict:
+    """{extractor: {"precision", "recall", "f1", "ms_per_page", "pages"}}."""
+    scores: dict[str, dict[str, list[float]]] = {
+        name: {"precision": [], "recall": [], "f1": [], "seconds": []} for name in EXTRACTORS
+    }
+    for page_id in sorted(truth)[:limit]:
+        html = read_page(pages, page_id)
+        if html is None:
+            continue
+        expected, url = truth[page_id]["articleBody"], truth[page_id].get("url")
+        for name, extract in EXTRACTORS.items():
+            started = time.perf_counter()
+            text = extract(html, url)
+            scores[name]["seconds"].append(time.perf_counter() - started)
+            for key, value in zip(
+                ("precision", "recall", "f1"), shingle_prf(text, expected), strict=True
+            ):
+                scores[name][key].append(value)
+    return {
+        name: {
+            "precision": statistics.fmean(values["precision"]),
+            "recall": statistics.fmean(values["recall"]),
+            "f1": statistics.fmean(values["f1"]),
+            "ms_per_page": 1000 * statistics.fmean(values["seconds"]),
+            "pages": len(values["f1"]),
+        }
+        for name, values in scores.items()
+        if values["f1"]
+    }
+
+
+def format_table(results: dict) -> str:
+    lines = [f"{'extractor':<22}{'pages':>6}{'F1':>8}{'precision':>11}{'recall':>8}{'ms/page':>9}"]
+    for name, row in results.items():
+        lines.append(
+            f"{name:<22}{row['pages']:>6}{row['f1']:>8.3f}{row['precision']:>11.3f}"
+            f"{row['recall']:>8.3f}{row['ms_per_page']:>9.1f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=pathlib.Path, help="folder of <id>.html[.gz]")
+    parser.add_argument("--ground-truth", type=pathlib.Path, help='{id: {"articleBody", "url"}}')
+    parser.add_argument("--readability", type=pathlib.Path, help="readability test-pages folder")
+    parser.add_argument("--limit", type=int, default=None, help="first N pages only")
+    args = parser.parse_args(argv)
+    if args.readability:
+        pages, truth = args.readability, readability_ground_truth(args.readability)
+    elif args.pages and args.ground_truth:
+        pages, truth = args.pages, json.loads(args.ground_truth.read_text())
+    else:
+        parser.error("give --readability DIR, or --pages DIR and --ground-truth FILE")
+    results = evaluate(pages, truth, args.limit)
+    print(format_table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+import pytest
+
+from benchmarks.extraction import evaluate, format_table, main
+from benchmarks.make_readability_ground_truth import html_to_text
+from benchmarks.metrics import case_accuracy, shingle_prf, shingles
+from tests.helpers import READABILITY, needs_shared
+
+
+def test_shingles_are_case_sensitive_4_grams_of_words():
+    assert shingles("A b, c d e") == {("A", "b", "c", "d"): 1, ("b", "c", "d", "e"): 1}
+    assert shingles("a b") == {("a", "b"): 1}
+    assert not shingles("  ")
+
+
+def test_shingle_prf():
+    assert shingle_prf("one two three four five", "one two three four five") == (1.0, 1.0, 1.0)
+    precision, recall, f1 = shingle_prf("one two three four five six", "one two three four five")
+    assert (precision, recall) == (2 / 3, 1.0) and f1 == pytest.approx(0.8)
+    assert shingle_prf("", "") == (1.0, 1.0, 1.0)
+    assert shingle_prf("", "one two three four") == (0.0, 0.0, 0.0)
+    assert shingle_prf("One two three four", "one two three four")[2] == 0.0
+
+
+def test_case_accuracy_aligns_on_words():
+    assert case_accuracy("Putin met Trump", "Putin met Trump") == 1.0
+    assert case_accuracy("putin met trump", "Putin met Trump") == pytest.approx(1 / 3)
+    assert case_accuracy("Putin met with Trump", "Putin met Trump") == 1.0
+
+
+def test_html_to_text_puts_blocks_on_lines():
+    assert html_to_text("<div><p>One <b>two</b></p><p>Three</p></div>") == "One two\nThree"
+
+
+@needs_shared
+def test_benchmark_runs_on_three_pages(capsys):
+    results = main(["--readability", str(READABILITY), "--limit", "3"])
+    assert set(results) == {"pipeline", "trafilatura.extract"}
+    assert all(row["pages"] == 3 and 0 <= row["f1"] <= 1 for row in results.values())
+    assert "pipeline" in capsys.readouterr().out
+    assert format_table(results).count("\n") == 2
+    assert evaluate(READABILITY, {}, None) == {}
