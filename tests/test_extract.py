@@ -120,3 +120,25 @@ def test_source_key_falls_back_to_the_folder():
     assert source_key_of(article) == "/archive/wire/2017"
     assert host_of("https://www.bbc.co.uk/news/x") == "bbc.co.uk"
     assert host_of(None) is None
+
+
+def test_short_fast_extraction_is_retried_with_fallbacks(monkeypatch):
+    import trafilatura
+
+    from transforms import html_extract
+
+    calls = []
+
+    def fake_bare_extraction(payload, url=None, fast=False, **options):
+        calls.append(fast)
+        text = "short" if fast else "a much longer text found by the fallback extractors " * 30
+        return trafilatura.settings.Document.from_dict({"text": text})
+
+    monkeypatch.setattr(html_extract.trafilatura, "bare_extraction", fake_bare_extraction)
+    assert html_extract.extract_html(b"<html></html>").text.startswith("a much longer")
+    assert calls == [True, False]
+
+    calls.clear()
+    monkeypatch.setattr(html_extract, "RETRY_WITH_FALLBACKS_BELOW_CHARS", 3)
+    assert html_extract.extract_html(b"<html></html>").text == "short"
+    assert calls == [True]
