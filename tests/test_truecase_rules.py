@@ -11,7 +11,7 @@ def test_sentence_starts_and_i_are_capitalized():
 
 
 def test_abbreviation_periods_do_not_start_sentences():
-    assert restore_case("on nov. 8 they met.") == "On nov. 8 they met."
+    assert restore_case("by nov. talks had ended.") == "By Nov. talks had ended."
 
 
 def test_dotted_initials_are_upper_except_times():
@@ -50,3 +50,17 @@ def test_detokenize_contractions_brackets_quotes_numbers():
     assert detokenize_line(line) == (
         "moscow (reuters) - \"we don't know,\" he said. it's 1,000 $5. mueller's office"
     )
+
+
+def test_packaged_table_knows_names_and_leaves_common_words_alone():
+    from transforms.truecase import packaged_casings
+
+    table = packaged_casings()
+    assert len(table) > 10_000
+    assert (table["moscow"], table["nato"], table["friday"]) == ("Moscow", "NATO", "Friday")
+    assert "trump" not in table and "may" not in table and "white" not in table
+    assert restore_case("talks in moscow on friday.") == "Talks in Moscow on Friday."
+
+
+def test_run_learned_casing_wins_over_the_packaged_one():
+    assert restore_case("the nato summit.", {"nato": "Nato"}) == "The Nato summit."
