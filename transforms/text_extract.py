@@ -53,7 +53,10 @@ def looks_like_title(line: str) -> bool:
 
 
 def parse_text_document(text: str) -> TextDocument:
-    """Date header and title of a plain-text article; the body keeps every other line."""
+    """Plain-text article with its leading date header turned into the date.
+
+    The title line is taken later, by cleaning, once boilerplate lines above it are gone.
+    """
     body, published = split_date_header(text)
     document = TextDocument(text=body)
     if published is not None:

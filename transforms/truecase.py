@@ -1,9 +1,9 @@
-"""Casing of all-lowercase text: sentence starts, and word casings learned from cased text.
+"""Casing of all-lowercase text: sentence starts, titles, initials, and word casings.
 
-A `CaseModel` maps a lowercase word to the casings seen for it in cased text (sentence-initial
-words excluded: their capital says nothing). It is built from the packaged statistics
-(`transforms/data/truecase_en.tsv.gz`, made by `scripts/build_truecase_stats.py`) plus every
-cased article of the same run.
+Word casings come from a packaged table (`transforms/data/truecase_en.tsv.gz`, made by
+`scripts/build_truecase_stats.py`) overridden by what the run learned: `count_casings` over
+every cased article (sentence-initial words excluded: their capital says nothing), merged
+with `merge_casings` and reduced to one form per word by `best_casings`.
 """
 
 from __future__ import annotations
