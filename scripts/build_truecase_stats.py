@@ -3,9 +3,10 @@
 Source: Debian's `wamerican-large` (SCOWL word list, Kevin Atkinson; licence: "Permission to
 use, copy, modify, distribute and sell these word lists, the associated scripts, the output
 created from the scripts ... for any purpose", notice kept in
-transforms/data/TRUECASE_SOURCES.md). Only words the list spells with capitals and never in
-lowercase are kept: "moscow" -> "Moscow", "nato" -> "NATO"; "trump", "white", "may" are left to
-the run's own evidence because the list also has them as common words.
+transforms/data/TRUECASE_SOURCES.md). Words the list spells with capitals and never in
+lowercase get that casing ("moscow" -> "Moscow", "nato" -> "NATO"); words it has in lowercase
+map to themselves ("trump", "may", "international"), which tells the truecaser to capitalize
+them only on strong evidence from the run.
 
     apt-get install wamerican-large
     python scripts/build_truecase_stats.py /usr/share/dict/american-english-large
@@ -23,8 +24,10 @@ OUTPUT = (
 
 
 def casing_table(words: list[str]) -> dict[str, str]:
-    lowercase_words = {word for word in words if word.islower()}
-    table: dict[str, str] = {}
+    """{lower: form} for names; {lower: lower} for common words (so the run's evidence must be
+    strong to capitalize them)."""
+    lowercase_words = {word for word in words if word.islower() and word.isalpha()}
+    table: dict[str, str] = {word: word for word in lowercase_words}
     for word in words:
         if "'" in word or word.islower() or not word.isalpha():
             continue
@@ -32,7 +35,8 @@ def casing_table(words: list[str]) -> dict[str, str]:
         if lower in lowercase_words:
             continue
         # Two spellings differing in case only (e.g. "Mac"/"MAC"): keep the first, sorted.
-        table.setdefault(lower, word)
+        if lower not in table:
+            table[lower] = word
     return table
 
 

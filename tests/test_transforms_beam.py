@@ -98,9 +98,8 @@ def test_learned_casings_come_from_cased_articles():
         statistics = pipeline | beam.Create([cased]) | LearnCorpusStatistics()
         assert_that(
             statistics | beam.Map(lambda s: s.casing_table()),
-            equal_to(
-                [{"kremlin": "Kremlin", "putin": "Putin", "trump": "Trump", "danang": "Danang"}]
-            ),
+            # "kremlin" and "trump" are also common words: one sighting is not enough for them.
+            equal_to([{"putin": "Putin", "danang": "Danang"}]),
         )
 
 

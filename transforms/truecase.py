@@ -82,13 +82,26 @@ def merge_casings(into: dict[str, Counter], other: dict[str, Counter]) -> dict[s
     return into
 
 
+# A word the packaged table knows as a common lowercase word ("us", "international") is
+# capitalized from the run's evidence only when it is seen capitalized this often and this
+# consistently; a name the table does not know needs a single sighting.
+STRONG_EVIDENCE_COUNT = 2
+STRONG_EVIDENCE_SHARE = 0.8
+
+
 def best_casings(counts: dict[str, Counter], min_count: int = 1) -> dict[str, str]:
     """{lowercase word: its most frequent casing}, keeping only words not best left lowercase."""
+    packaged = packaged_casings()
     best: dict[str, str] = {}
     for word, forms in counts.items():
         form, count = max(forms.items(), key=lambda item: (item[1], item[0] == word))
-        if form != word and count >= min_count:
-            best[word] = form
+        if form == word or count < min_count:
+            continue
+        if packaged.get(word) == word and (
+            count < STRONG_EVIDENCE_COUNT or count < STRONG_EVIDENCE_SHARE * sum(forms.values())
+        ):
+            continue
+        best[word] = form
     return best
 
 
@@ -109,8 +122,9 @@ def packaged_casings() -> dict[str, str]:
 
 def _case_token(token: str, casings: dict[str, str]) -> str:
     lower = token.lower()
-    if lower in casings:
-        return casings[lower]
+    form = casings.get(lower)
+    if form is not None and form != lower:  # a lowercase entry only marks a common word
+        return form
     if "-" in lower:
         return "-".join(_case_token(part, casings) for part in token.split("-"))
     if _DOTTED_INITIALS.fullmatch(lower) and lower not in _LOWERCASE_DOTTED:
