@@ -17,8 +17,18 @@ from transforms.failsafe import FailSafeMap
 from transforms.records import Article
 
 STAGE = "enrich"
-# langdetect's cost grows with the text; a prefix decides as well for articles.
+# langdetect's cost per call: ~0.2 ms per random-walk trial (7 by default) plus ~1 ms per 1000
+# characters of n-gram extraction (pure Python). So a quick pass first: 3 trials on the first
+# 500 characters; only when they disagree (or find no features) 7 trials on 1000 characters
+# decide. On the shared corpus pages: 1.45 ms per article instead of 2.76 ms; the language of the
+# whole text for 197/197 article starts and 1143/1146 samples starting at every 1000th character
+# (1144/1146 with 7 trials on 1000). 300 characters: 1.08 ms but one article start wrong.
+QUICK_SAMPLE_CHARS = 500
+QUICK_TRIALS = 3
 LANGUAGE_SAMPLE_CHARS = 1000
+LANGUAGE_TRIALS = 7
+# Trials agree when the best language gets (nearly) all the probability.
+UNANIMOUS = 0.999
 _factory_lock = threading.Lock()
 
 
@@ -30,15 +40,23 @@ def _language_factory():
     return detector_factory._factory
 
 
-def detect_language(text: str) -> tuple[str, float | None]:
-    """(ISO 639-1 code, probability) from langdetect, or ("und", None) when it cannot tell."""
+def _best_language(sample: str, trials: int) -> tuple[str, float] | None:
     detector = _language_factory().create()
-    detector.append(text[:LANGUAGE_SAMPLE_CHARS])
+    detector.n_trial = trials  # no setter in langdetect; read by each detection
+    detector.append(sample)
     try:
         best = detector.get_probabilities()[0]
     except (LangDetectException, IndexError):
-        return UNKNOWN_LANGUAGE, None
+        return None
     return best.lang.lower(), round(best.prob, 4)
+
+
+def detect_language(text: str) -> tuple[str, float | None]:
+    """(ISO 639-1 code, probability) from langdetect, or ("und", None) when it cannot tell."""
+    quick = _best_language(text[:QUICK_SAMPLE_CHARS], QUICK_TRIALS)
+    if quick is not None and quick[1] >= UNANIMOUS:
+        return quick
+    return _best_language(text[:LANGUAGE_SAMPLE_CHARS], LANGUAGE_TRIALS) or (UNKNOWN_LANGUAGE, None)
 
 
 def content_sha256(text: str) -> str:

@@ -1,0 +1,510 @@
+"""Throughput: documents per second per core, against the cost of the libraries we call.
+
+    .venv/bin/python benchmarks/throughput.py [--n 2000] [--corpus html|text|both]
+        [--skip-multi] [--skip-memory] [--memory-n 500] [--workers 2] [--json FILE]
+
+For each corpus (see benchmarks/throughput_corpus.py for how N distinct documents are made),
+one table, every run a separate process measured from outside (wall time includes startup):
+
+- floor: a plain loop calling only the libraries the pipeline needs per document (trafilatura
+  with the pipeline's options for HTML, langdetect with the pipeline's samples and trials as
+  `transforms.enrich.detect_language` uses them, sha256, one zstd Parquet file), single
+  process, without importing Beam;
+- pipeline 1w: `python -m pipeline --input ... --output ...` on the local (FnApiRunner) runner;
+- pipeline Nw: the same with `--direct_num_workers N --direct_running_mode multi_processing`;
+- pipeline 1w at --memory-n documents: is peak memory flat in N? Its time also gives the
+  marginal rate (startup excluded): (N - memory_n) / (wall(N) - wall(memory_n)).
+
+Memory: `peak RSS` is the peak of the sum of the RSS of the process and all its descendants,
+sampled every SAMPLE_SECONDS; `HWM` lists each process's own high-water mark (VmHWM), main
+process first. CPU is user+system time of the whole tree. No timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: import the repo's packages and the helper
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.throughput_corpus import (  # noqa: E402
+    SHARED,
+    build_corpus,
+    html_sources,
+    text_sources,
+)
+
+WORK_DIR = REPO / "benchmarks" / "_work"
+SAMPLE_SECONDS = 0.05
+HTML_SUFFIXES = (".html", ".htm")
+# Goals of the issue.
+GOAL_FLOOR_RATIO = 0.9
+GOAL_MEMORY_GROWTH = 0.10  # "flat": at most this much more peak RSS at N than at memory_n
+GOAL_SPEEDUP = 1.8
+GOAL_TEXT_DOCS_PER_CORE = 500
+
+
+# ---------------------------------------------------------------- the floor (a child process)
+
+
+def language_settings() -> dict:
+    """The pipeline's langdetect settings, read here so that the floor needs no Beam import."""
+    from transforms import enrich
+
+    return {
+        "quick_chars": enrich.QUICK_SAMPLE_CHARS,
+        "quick_trials": enrich.QUICK_TRIALS,
+        "unanimous": enrich.UNANIMOUS,
+        "chars": enrich.LANGUAGE_SAMPLE_CHARS,
+        "trials": enrich.LANGUAGE_TRIALS,
+    }
+
+
+def language_detector(settings: dict):
+    """langdetect called as transforms.enrich.detect_language calls it, from its settings."""
+    from langdetect import DetectorFactory, detector_factory
+    from langdetect.lang_detect_exception import LangDetectException
+
+    detector_factory.init_factory()
+    DetectorFactory.seed = 0
+    factory = detector_factory._factory
+
+    def best(sample: str, trials: int):
+        detector = factory.create()
+        detector.n_trial = trials
+        detector.append(sample)
+        try:
+            language = detector.get_probabilities()[0]
+        except (LangDetectException, IndexError):
+            return None
+        return language.lang.lower(), round(language.prob, 4)
+
+    def detect(text: str) -> tuple[str, float | None]:
+        quick = best(text[: settings["quick_chars"]], settings["quick_trials"])
+        if quick is not None and quick[1] >= settings["unanimous"]:
+            return quick
+        return best(text[: settings["chars"]], settings["trials"]) or ("und", None)
+
+    return detect
+
+
+def floor_loop(paths: list[str], output_file: str, settings: dict) -> dict:
+    """Extract, detect language, hash, write Parquet: the libraries alone, in a plain loop."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import trafilatura
+
+    from transforms.html_extract import TRAFILATURA_OPTIONS  # imports no Beam
+
+    started = time.perf_counter()
+    detect_language = language_detector(settings)
+    rows, empty = [], 0
+    for path in paths:
+        payload = Path(path).read_bytes()
+        if path.endswith(HTML_SUFFIXES):
+            document = trafilatura.bare_extraction(payload, **TRAFILATURA_OPTIONS)
+            text = (document.text or "") if document is not None else ""
+        else:
+            text = payload.decode("utf-8", errors="replace")
+        if not text.strip():
+            empty += 1
+            continue
+        language, score = detect_language(text)
+        rows.append(
+            {
+                "source_uri": path,
+                "text": text,
+                "language": language,
+                "language_score": score,
+                "word_count": len(text.split()),
+                "content_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            }
+        )
+    pq.write_table(pa.Table.from_pylist(rows), output_file, compression="zstd")
+    return {"rows": len(rows), "empty": empty, "loop_seconds": time.perf_counter() - started}
+
+
+# ---------------------------------------------------------------- measuring a process tree
+
+
+@dataclasses.dataclass
+class Measured:
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float  # sampled peak of the sum over the process tree
+    hwm_mb: list[float]  # VmHWM of each process seen, main process first
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = Path(f"/proc/{parent}/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+def _status_kb(pid: int) -> dict[str, int]:
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    except (OSError, ValueError):
+        pass
+    return values
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
+    """Run a command to completion, sampling the memory and CPU of its process tree."""
+    out_path = WORK_DIR / f".out-{os.getpid()}"
+    err_path = WORK_DIR / f".err-{os.getpid()}"
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        peak = [0]
+        hwm: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                total = 0
+                for pid in [process.pid, *_descendants(process.pid)]:
+                    status = _status_kb(pid)
+                    total += status.get("VmRSS", 0)
+                    if "VmHWM" in status:
+                        hwm[pid] = max(hwm.get(pid, 0), status["VmHWM"])
+                    if (seconds := _cpu_seconds(pid)) is not None:
+                        cpu[pid] = seconds
+                peak[0] = max(peak[0], total)
+                done.wait(SAMPLE_SECONDS)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        # wait4 rather than Popen.wait: it returns the rusage of this child (and its waited
+        # descendants), whatever else this process has run before.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        sampler.join()
+    main_hwm = usage.ru_maxrss  # KiB on Linux; exact, unlike the samples
+    hwm[process.pid] = max(hwm.get(process.pid, 0), main_hwm)
+    hwm_list = [hwm.pop(process.pid)] + [hwm[pid] for pid in sorted(hwm)]
+    # rusage holds the main process and the children it waited for; the samples also hold
+    # children nobody waited for (they lag by at most one sampling interval).
+    rusage_cpu = usage.ru_utime + usage.ru_stime
+    result = Measured(
+        wall_seconds=wall,
+        cpu_seconds=max(rusage_cpu, sum(cpu.values())),
+        peak_rss_mb=max(peak[0], main_hwm) / 1024,
+        hwm_mb=[kb / 1024 for kb in hwm_list],
+        returncode=process.returncode,
+        stdout=out_path.read_text(errors="replace"),
+        stderr=err_path.read_text(errors="replace"),
+    )
+    out_path.unlink()
+    err_path.unlink()
+    return result
+
+
+# ---------------------------------------------------------------- runs
+
+
+@dataclasses.dataclass
+class RunResult:
+    corpus: str
+    label: str
+    docs: int
+    measured: Measured
+    rows: int
+    duplicates: int
+    dead_letters: int
+    loop_seconds: float | None = None
+    load_before: float = 0.0
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.docs / self.measured.wall_seconds
+
+    @property
+    def docs_per_cpu_second(self) -> float:
+        return self.docs / self.measured.cpu_seconds if self.measured.cpu_seconds else 0.0
+
+
+def _fail(run: str, measured: Measured) -> None:
+    raise SystemExit(f"{run} failed (exit {measured.returncode}):\n{measured.stderr[-3000:]}")
+
+
+def run_floor(corpus: str, paths: list[Path], out_dir: Path) -> RunResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    listing = out_dir / "inputs.txt"
+    listing.write_text("\n".join(map(str, paths)))
+    load = os.getloadavg()[0]
+    command = [sys.executable, str(Path(__file__).resolve()), "floor", str(listing)]
+    settings = json.dumps(language_settings())
+    measured = run_measured([*command, str(out_dir / "floor.parquet"), settings])
+    if measured.returncode != 0:
+        _fail("floor", measured)
+    report = json.loads(measured.stdout.strip().splitlines()[-1])
+    return RunResult(
+        corpus,
+        "floor",
+        len(paths),
+        measured,
+        rows=report["rows"],
+        duplicates=0,
+        dead_letters=report["empty"],
+        loop_seconds=report["loop_seconds"],
+        load_before=load,
+    )
+
+
+def run_pipeline(
+    corpus: str, label: str, docs_dir: Path, docs: int, out_dir: Path, extra: list[str]
+) -> RunResult:
+    shutil.rmtree(out_dir, ignore_errors=True)
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", "pipeline", "--input", str(docs_dir), "--output", str(out_dir)]
+    measured = run_measured([*command, *extra])
+    if measured.returncode != 0:
+        _fail(label, measured)
+    summary = json.loads((out_dir / "_run_summary.json").read_text())
+    if summary["inputs"] != docs:
+        raise SystemExit(f"{label}: the pipeline read {summary['inputs']} inputs, not {docs}")
+    return RunResult(
+        corpus,
+        label,
+        docs,
+        measured,
+        rows=summary["rows"],
+        duplicates=summary["duplicates"],
+        dead_letters=summary["dead_letters"],
+        load_before=load,
+    )
+
+
+def corpus_dir(corpus: str, n: int) -> Path:
+    return WORK_DIR / f"{corpus}-{n}"
+
+
+def prepare(corpus: str, n: int, shared: Path) -> list[Path]:
+    sources = html_sources(shared) if corpus == "html" else text_sources(shared)
+    return build_corpus(sources, n, corpus_dir(corpus, n))
+
+
+def benchmark_corpus(corpus: str, args) -> list[RunResult]:
+    paths = prepare(corpus, args.n, args.shared)
+    docs_dir = corpus_dir(corpus, args.n) / "docs"
+    out = WORK_DIR / f"out-{corpus}-{args.n}"
+    results = [run_floor(corpus, paths, out / "floor")]
+    results.append(run_pipeline(corpus, "pipeline 1w", docs_dir, args.n, out / "1w", []))
+    if not args.skip_multi:
+        multi = [
+            f"--direct_num_workers={args.workers}",
+            "--direct_running_mode=multi_processing",
+        ]
+        label = f"pipeline {args.workers}w"
+        results.append(run_pipeline(corpus, label, docs_dir, args.n, out / "multi", multi))
+    if not args.skip_memory and args.memory_n < args.n:
+        prepare(corpus, args.memory_n, args.shared)
+        small_docs = corpus_dir(corpus, args.memory_n) / "docs"
+        small_out = WORK_DIR / f"out-{corpus}-{args.memory_n}" / "1w"
+        label = f"pipeline 1w n={args.memory_n}"
+        results.append(run_pipeline(corpus, label, small_docs, args.memory_n, small_out, []))
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+COLUMNS = (
+    "run",
+    "docs",
+    "wall_s",
+    "docs/s",
+    "cpu_s",
+    "docs/cpu_s",
+    "peak_rss_mb",
+    "hwm_mb",
+    "x_floor",
+    "rows",
+    "dups",
+    "dead",
+    "load",
+)
+
+
+def table_rows(results: list[RunResult]) -> list[list[str]]:
+    floor = next(r for r in results if r.label == "floor")
+    rows = []
+    for r in results:
+        m = r.measured
+        rows.append(
+            [
+                r.label,
+                str(r.docs),
+                f"{m.wall_seconds:.1f}",
+                f"{r.docs_per_second:.1f}",
+                f"{m.cpu_seconds:.1f}",
+                f"{r.docs_per_cpu_second:.1f}",
+                f"{m.peak_rss_mb:.0f}",
+                "+".join(f"{v:.0f}" for v in m.hwm_mb),
+                f"{r.docs_per_second / floor.docs_per_second:.2f}",
+                str(r.rows),
+                str(r.duplicates),
+                str(r.dead_letters),
+                f"{r.load_before:.2f}",
+            ]
+        )
+    return rows
+
+
+def format_table(rows: list[list[str]]) -> str:
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(COLUMNS)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+def goal_lines(results: list[RunResult], n: int, memory_n: int, workers: int) -> list[str]:
+    by_label = {r.label: r for r in results}
+    floor, single = by_label["floor"], by_label["pipeline 1w"]
+    corpus = floor.corpus
+    ratio = single.docs_per_second / floor.docs_per_second
+    lines = [
+        f"floor loop alone: {floor.loop_seconds:.1f} s "
+        f"({floor.docs / floor.loop_seconds:.1f} docs/s without interpreter startup)",
+        f"goal 1w >= {GOAL_FLOOR_RATIO} x floor: {ratio:.2f} "
+        f"-> {_verdict(ratio >= GOAL_FLOOR_RATIO)}",
+    ]
+    multi = by_label.get(f"pipeline {workers}w")
+    if multi:
+        speedup = multi.docs_per_second / single.docs_per_second
+        lines.append(
+            f"goal {workers}w >= {GOAL_SPEEDUP} x 1w: {speedup:.2f} "
+            f"-> {_verdict(speedup >= GOAL_SPEEDUP)}"
+        )
+    small = by_label.get(f"pipeline 1w n={memory_n}")
+    if small:
+        growth = single.measured.peak_rss_mb / small.measured.peak_rss_mb - 1
+        lines.append(
+            f"memory: peak RSS {small.measured.peak_rss_mb:.0f} MB at n={memory_n}, "
+            f"{single.measured.peak_rss_mb:.0f} MB at n={n} ({growth:+.0%}); "
+            f"goal flat (<= {GOAL_MEMORY_GROWTH:+.0%}) -> {_verdict(growth <= GOAL_MEMORY_GROWTH)}"
+        )
+        extra_seconds = single.measured.wall_seconds - small.measured.wall_seconds
+        if extra_seconds > 0:
+            marginal = (n - memory_n) / extra_seconds
+            startup = small.measured.wall_seconds - memory_n / marginal
+            lines.append(
+                f"1w marginal rate (startup excluded): {marginal:.1f} docs/s; "
+                f"implied fixed cost {startup:.1f} s"
+            )
+    if corpus == "text":
+        per_core = single.docs_per_cpu_second
+        lines.append(
+            f"goal text >= {GOAL_TEXT_DOCS_PER_CORE} docs/s per core (1w, whole process): "
+            f"{single.docs_per_second:.1f} docs/s wall, {per_core:.1f} docs/cpu-s "
+            f"-> {_verdict(min(single.docs_per_second, per_core) >= GOAL_TEXT_DOCS_PER_CORE)}"
+        )
+    return lines
+
+
+def report(results: list[RunResult], args) -> str:
+    corpus = results[0].corpus
+    lines = [f"== corpus {corpus}: {args.n} documents ==", format_table(table_rows(results))]
+    lines += goal_lines(results, args.n, args.memory_n, args.workers)
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="documents per corpus")
+    parser.add_argument("--corpus", choices=("html", "text", "both"), default="both")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the multi run")
+    parser.add_argument("--skip-multi", action="store_true", help="no multi-process run")
+    parser.add_argument("--skip-memory", action="store_true", help="no run at --memory-n")
+    parser.add_argument("--memory-n", type=int, default=500, help="smaller N of the memory check")
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["floor"]:  # the floor's own process: floor LISTING OUTPUT_FILE SETTINGS
+        paths = Path(argv[1]).read_text().splitlines()
+        print(json.dumps(floor_loop(paths, argv[2], json.loads(argv[3]))))
+        return 0
+    args = parse_args(argv)
+    print(f"nproc {os.cpu_count()}  load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    corpora = ("html", "text") if args.corpus == "both" else (args.corpus,)
+    everything = []
+    for corpus in corpora:
+        results = benchmark_corpus(corpus, args)
+        everything += results
+        print(report(results, args), flush=True)
+    print(f"load after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "corpus": r.corpus,
+                        "run": r.label,
+                        "docs": r.docs,
+                        "docs_per_second": r.docs_per_second,
+                        "rows": r.rows,
+                        "duplicates": r.duplicates,
+                        "dead_letters": r.dead_letters,
+                        **dataclasses.asdict(r.measured),
+                    }
+                    for r in everything
+                ],
+                indent=1,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
