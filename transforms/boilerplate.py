@@ -85,19 +85,13 @@ def title_key(text: str) -> str:
 def remove_repeated_title(
     lines: list[str], title: str | None, max_leading: int = 3
 ) -> tuple[list[str], int]:
-    """Drop copies of the title among the first lines of the body."""
+    """Drop copies of the title among the first `max_leading` lines of the body."""
     if not title or not title_key(title):
         return lines, 0
     key = title_key(title)
-    removed = 0
-    index = 0
-    while index < len(lines) and index - removed < max_leading:
-        if title_key(lines[index]) == key:
-            del lines[index]
-            removed += 1
-        else:
-            index += 1
-    return lines, removed
+    head = [line for line in lines[:max_leading] if title_key(line) != key]
+    removed = min(max_leading, len(lines)) - len(head)
+    return head + lines[max_leading:], removed
 
 
 def line_fingerprint(line: str) -> str:
