@@ -2,14 +2,15 @@
 
     .venv/bin/python benchmarks/throughput.py [--n 2000] [--corpus html|text|both]
         [--skip-multi] [--skip-memory] [--memory-n 500] [--workers 2] [--json FILE]
+        [--sources K] [--work-dir benchmarks/_work]
 
 For each corpus (see benchmarks/throughput_corpus.py for how N distinct documents are made),
 one table, every run a separate process measured from outside (wall time includes startup):
 
-- floor: a plain loop calling only the libraries the pipeline needs per document (trafilatura
-  with the pipeline's options for HTML, langdetect with the pipeline's samples and trials as
-  `transforms.enrich.detect_language` uses them, sha256, one zstd Parquet file), single
-  process, without importing Beam;
+- floor: a plain loop calling only the libraries the pipeline needs per document, as the
+  pipeline calls them (trafilatura through `transforms.html_extract.extract_html`: its options
+  and its retry with fallbacks; langdetect with the samples and trials of
+  `transforms.enrich.detect_language`; sha256; one zstd Parquet file), single process, no Beam;
 - pipeline 1w: `python -m pipeline --input ... --output ...` on the local (FnApiRunner) runner;
 - pipeline Nw: the same with `--direct_num_workers N --direct_running_mode multi_processing`;
 - pipeline 1w at --memory-n documents: is peak memory flat in N? Its time also gives the
@@ -17,7 +18,9 @@ one table, every run a separate process measured from outside (wall time include
 
 Memory: `peak RSS` is the peak of the sum of the RSS of the process and all its descendants,
 sampled every SAMPLE_SECONDS; `HWM` lists each process's own high-water mark (VmHWM), main
-process first. CPU is user+system time of the whole tree. No timing is asserted anywhere.
+process first (multi-process runs: the runner, then its workers and their `sh` wrappers). CPU
+is user+system time of the whole tree. Run nothing else heavy meanwhile: the `load` column
+is the 1-minute load average when each run started. No timing is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -103,9 +106,11 @@ def floor_loop(paths: list[str], output_file: str, settings: dict) -> dict:
     """Extract, detect language, hash, write Parquet: the libraries alone, in a plain loop."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import trafilatura
 
-    from transforms.html_extract import TRAFILATURA_OPTIONS  # imports no Beam
+    # trafilatura exactly as the pipeline calls it: its options, and its second, thorough pass
+    # on pages where the fast one finds little text. No Beam in this module.
+    from transforms.html_extract import extract_html
+    from transforms.records import PipelineError
 
     started = time.perf_counter()
     detect_language = language_detector(settings)
@@ -113,8 +118,10 @@ def floor_loop(paths: list[str], output_file: str, settings: dict) -> dict:
     for path in paths:
         payload = Path(path).read_bytes()
         if path.endswith(HTML_SUFFIXES):
-            document = trafilatura.bare_extraction(payload, **TRAFILATURA_OPTIONS)
-            text = (document.text or "") if document is not None else ""
+            try:
+                text = extract_html(payload).text
+            except PipelineError:
+                text = ""
         else:
             text = payload.decode("utf-8", errors="replace")
         if not text.strip():
@@ -188,11 +195,11 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_measured(command: list[str], cwd: Path = REPO) -> Measured:
+def run_measured(command: list[str], scratch: Path, cwd: Path = REPO) -> Measured:
     """Run a command to completion, sampling the memory and CPU of its process tree."""
-    out_path = WORK_DIR / f".out-{os.getpid()}"
-    err_path = WORK_DIR / f".err-{os.getpid()}"
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    out_path = scratch / f".out-{os.getpid()}"
+    err_path = scratch / f".err-{os.getpid()}"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
@@ -278,7 +285,7 @@ def run_floor(corpus: str, paths: list[Path], out_dir: Path) -> RunResult:
     load = os.getloadavg()[0]
     command = [sys.executable, str(Path(__file__).resolve()), "floor", str(listing)]
     settings = json.dumps(language_settings())
-    measured = run_measured([*command, str(out_dir / "floor.parquet"), settings])
+    measured = run_measured([*command, str(out_dir / "floor.parquet"), settings], out_dir)
     if measured.returncode != 0:
         _fail("floor", measured)
     report = json.loads(measured.stdout.strip().splitlines()[-1])
@@ -301,7 +308,7 @@ def run_pipeline(
     shutil.rmtree(out_dir, ignore_errors=True)
     load = os.getloadavg()[0]
     command = [sys.executable, "-m", "pipeline", "--input", str(docs_dir), "--output", str(out_dir)]
-    measured = run_measured([*command, *extra])
+    measured = run_measured([*command, *extra], out_dir.parent)
     if measured.returncode != 0:
         _fail(label, measured)
     summary = json.loads((out_dir / "_run_summary.json").read_text())
@@ -319,19 +326,22 @@ def run_pipeline(
     )
 
 
-def corpus_dir(corpus: str, n: int) -> Path:
-    return WORK_DIR / f"{corpus}-{n}"
+def corpus_dir(args, corpus: str, n: int) -> Path:
+    limit = f"-s{args.sources}" if args.sources else ""
+    return args.work_dir / f"{corpus}-{n}{limit}"
 
 
-def prepare(corpus: str, n: int, shared: Path) -> list[Path]:
-    sources = html_sources(shared) if corpus == "html" else text_sources(shared)
-    return build_corpus(sources, n, corpus_dir(corpus, n))
+def prepare(args, corpus: str, n: int) -> list[Path]:
+    sources = html_sources(args.shared) if corpus == "html" else text_sources(args.shared)
+    if args.sources:
+        sources = sources[: args.sources]
+    return build_corpus(sources, n, corpus_dir(args, corpus, n))
 
 
 def benchmark_corpus(corpus: str, args) -> list[RunResult]:
-    paths = prepare(corpus, args.n, args.shared)
-    docs_dir = corpus_dir(corpus, args.n) / "docs"
-    out = WORK_DIR / f"out-{corpus}-{args.n}"
+    paths = prepare(args, corpus, args.n)
+    docs_dir = corpus_dir(args, corpus, args.n) / "docs"
+    out = args.work_dir / f"out-{corpus}-{args.n}"
     results = [run_floor(corpus, paths, out / "floor")]
     results.append(run_pipeline(corpus, "pipeline 1w", docs_dir, args.n, out / "1w", []))
     if not args.skip_multi:
@@ -342,9 +352,9 @@ def benchmark_corpus(corpus: str, args) -> list[RunResult]:
         label = f"pipeline {args.workers}w"
         results.append(run_pipeline(corpus, label, docs_dir, args.n, out / "multi", multi))
     if not args.skip_memory and args.memory_n < args.n:
-        prepare(corpus, args.memory_n, args.shared)
-        small_docs = corpus_dir(corpus, args.memory_n) / "docs"
-        small_out = WORK_DIR / f"out-{corpus}-{args.memory_n}" / "1w"
+        prepare(args, corpus, args.memory_n)
+        small_docs = corpus_dir(args, corpus, args.memory_n) / "docs"
+        small_out = args.work_dir / f"out-{corpus}-{args.memory_n}" / "1w"
         label = f"pipeline 1w n={args.memory_n}"
         results.append(run_pipeline(corpus, label, small_docs, args.memory_n, small_out, []))
     return results
@@ -465,6 +475,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-memory", action="store_true", help="no run at --memory-n")
     parser.add_argument("--memory-n", type=int, default=500, help="smaller N of the memory check")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
+    parser.add_argument(
+        "--sources", type=int, help="use only the first K source documents (more copies of each)"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=WORK_DIR, help="corpora and outputs (git-ignored)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args(argv)
 

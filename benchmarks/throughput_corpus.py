@@ -25,6 +25,8 @@ from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MARK_MIN_CHARS = 200
+# Bump when the marking changes: corpora built by an older marking are rebuilt, not reused.
+MARKING_VERSION = 2
 # A page or text of short lines only (lyrics, recipes, wire text): mark lines this long.
 FALLBACK_MIN_CHARS = 20
 _SHUFFLE_SEED = 20171109
@@ -138,7 +140,9 @@ def build_corpus(sources: list[tuple[str, bytes]], n: int, directory: Path) -> l
     A directory already holding exactly this corpus (same manifest) is reused.
     """
     plan = copy_plan(sources, n)
-    manifest = "\n".join(f"{k}\t{name}\t{len(payload)}" for k, name, payload in plan)
+    manifest = f"# marking {MARKING_VERSION}\n" + "\n".join(
+        f"{k}\t{name}\t{len(payload)}" for k, name, payload in plan
+    )
     paths = [directory / "docs" / f"copy_{k:04d}" / name for k, name, _ in plan]
     manifest_path = directory / "MANIFEST.tsv"
     if manifest_path.is_file() and manifest_path.read_text() == manifest:

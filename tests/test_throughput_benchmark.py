@@ -4,23 +4,27 @@ import json
 import subprocess
 import sys
 
-from tests.helpers import REPO, needs_shared
+import pytest
+
+from benchmarks.throughput import COLUMNS, language_detector, language_settings
+from benchmarks.throughput_corpus import build_corpus, mark_html, mark_text
+from tests.helpers import REPO, SEEDS, needs_shared
+from transforms.enrich import detect_language
+
+N, SOURCES, MEMORY_N = 6, 2, 3  # 3 copies of each of 2 documents: copies must stay distinct
+RUNS = ["floor", "pipeline 1w", "pipeline 2w", f"pipeline 1w n={MEMORY_N}"]
 
 
-@needs_shared
-def test_throughput_benchmark_runs_on_a_tiny_corpus(tmp_path):
-    figures = tmp_path / "figures.json"
+@pytest.fixture(scope="module")
+def benchmark(tmp_path_factory):
+    work = tmp_path_factory.mktemp("throughput")
+    figures = work / "figures.json"
     completed = subprocess.run(
         [
             sys.executable,
             str(REPO / "benchmarks" / "throughput.py"),
-            "--n",
-            "6",
-            "--corpus",
-            "text",
-            "--skip-memory",
-            "--json",
-            str(figures),
+            *("--n", str(N), "--sources", str(SOURCES), "--memory-n", str(MEMORY_N)),
+            *("--corpus", "both", "--work-dir", str(work), "--json", str(figures)),
         ],
         capture_output=True,
         text=True,
@@ -28,12 +32,66 @@ def test_throughput_benchmark_runs_on_a_tiny_corpus(tmp_path):
         cwd=REPO,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "== corpus text: 6 documents ==" in completed.stdout
-    assert "goal text >= 500 docs/s per core" in completed.stdout
-    rows = json.loads(figures.read_text())
-    assert [row["run"] for row in rows] == ["floor", "pipeline 1w", "pipeline 2w"]
-    for row in rows:
-        assert row["docs"] == 6 and row["docs_per_second"] > 0
-    pipeline_rows = [row for row in rows if row["run"].startswith("pipeline")]
-    # Every document ends up as a row, a duplicate or a dead letter.
-    assert all(row["rows"] + row["duplicates"] + row["dead_letters"] == 6 for row in pipeline_rows)
+    return completed.stdout, json.loads(figures.read_text())
+
+
+@needs_shared
+@pytest.mark.parametrize("corpus", ["html", "text"])
+def test_table_has_every_run_and_column(benchmark, corpus):
+    stdout, _ = benchmark
+    section = stdout.split(f"== corpus {corpus}: {N} documents ==\n")[1].split("== corpus")[0]
+    lines = section.splitlines()
+    assert lines[0].split() == list(COLUMNS)
+    for run, line in zip(RUNS, lines[1 : 1 + len(RUNS)], strict=True):
+        assert line.startswith(run + "  ")
+        assert len(line[len(run) :].split()) == len(COLUMNS) - 1
+    assert "goal 1w >= 0.9 x floor" in section
+    assert "goal 2w >= 1.8 x 1w" in section
+    assert "memory: peak RSS" in section and f"at n={MEMORY_N}" in section
+    assert ("goal text >= 500 docs/s per core" in section) == (corpus == "text")
+
+
+@needs_shared
+def test_every_document_becomes_one_row(benchmark):
+    _, figures = benchmark
+    assert [(f["corpus"], f["run"]) for f in figures] == [
+        (corpus, run) for corpus in ("html", "text") for run in RUNS
+    ]
+    for figure in figures:
+        docs = MEMORY_N if figure["run"].endswith(f"n={MEMORY_N}") else N
+        assert figure["docs"] == docs
+        # Copies of one document are distinct: no duplicate, no dead letter, a row each.
+        assert (figure["rows"], figure["duplicates"], figure["dead_letters"]) == (docs, 0, 0)
+        assert figure["docs_per_second"] > 0 and figure["peak_rss_mb"] > 0
+    multi = [f for f in figures if f["run"] == "pipeline 2w"]
+    assert all(len(f["hwm_mb"]) >= 3 for f in multi)  # the main process and its workers
+
+
+def test_copies_differ_in_text_and_source():
+    page = b'<html><head><link rel="canonical" href="https://www.example.com/a"></head>'
+    page += b"<body><p>" + b"word " * 60 + b"</p><p>Skip to main content</p></body></html>"
+    first, second = mark_html(page, 1), mark_html(page, 2)
+    assert first != second
+    assert b"https://c0001.www.example.com/a" in first
+    assert b"<p>Skip to main content</p>" in first  # short lines stay as the rules see them
+    text = ("Title\n" + "word " * 60 + "\nSources: AP").encode()
+    assert mark_text(text, 1) != mark_text(text, 2)
+    assert mark_text(text, 1).endswith(b"\nSources: AP")
+
+
+def test_build_corpus_writes_n_documents_in_rounds(tmp_path):
+    sources = [("a.txt", ("a " * 150).encode()), ("b.txt", ("b " * 150).encode())]
+    paths = build_corpus(sources, 5, tmp_path / "corpus")
+    assert len(paths) == len({p.read_bytes() for p in paths}) == 5
+    assert sorted(p.parent.name for p in paths) == ["copy_0000"] * 2 + ["copy_0001"] * 2 + [
+        "copy_0002"
+    ]
+    assert build_corpus(sources, 5, tmp_path / "corpus") == paths  # reused as it is
+
+
+@needs_shared
+def test_floor_detects_languages_as_the_pipeline_does():
+    detect = language_detector(language_settings())
+    texts = [seed.read_text(encoding="utf-8") for seed in sorted(SEEDS.glob("*.txt"))]
+    texts += ["Le président a annoncé hier une réforme des retraites.", "12345 !!!"]
+    assert [detect(text) for text in texts] == [detect_language(text) for text in texts]
