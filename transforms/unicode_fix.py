@@ -1,4 +1,11 @@
-"""Unicode repair and normalization of article text (ftfy, NFC, quotes, dashes, spaces)."""
+"""Unicode repair and normalization of article text (ftfy, NFC, quotes, dashes, spaces).
+
+ftfy's default fixes cost about 2.5 ms on a 5,000-character article, mostly scanning for
+characters that are not there: its mojibake regex runs over the whole text and three fixes are
+`str.translate` calls with Python dict tables. Here each of those steps runs only when the text
+holds a character it acts on, which gives the same output at a fraction of the cost
+(`tests/test_unicode_fix.py` checks both on a corpus).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,20 @@ import re
 import unicodedata
 
 import ftfy
+from ftfy import badness, chardata
 
 _QUOTES = {
-    **dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b\u2032\u00b4\u0060"), "'"),
-    **dict.fromkeys(map(ord, "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"), '"'),
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u0060", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
 }
 # Dashes and minus signs -> "-"; ellipsis -> "..."; invisible characters removed.
-_DASHES = dict.fromkeys(
-    map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-"
-)
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_DASHES = {
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+    "\u2026": "...",
+}
+_INVISIBLE = dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", "")
+_PUNCTUATION = {**_QUOTES, **_DASHES, **_INVISIBLE}
+_PUNCTUATION_CHARS = re.compile("[" + re.escape("".join(_PUNCTUATION)) + "]")
 _SPACES = re.compile(r"[^\S\n]+")
 # ftfy steps that undo a wrong decoding, as opposed to cosmetic ones (entities, ligatures).
 _MOJIBAKE_STEPS = {
@@ -29,21 +40,60 @@ _MOJIBAKE_STEPS = {
 }
 
 
+def _any_of(codepoints) -> re.Pattern:
+    return re.compile("[" + re.escape("".join(map(chr, codepoints))) + "]")
+
+
+# The characters each table-driven ftfy fix acts on, from ftfy's own tables.
+_LIGATURE_CHARS = _any_of(chardata.LIGATURES)
+_WIDE_CHARS = _any_of(chardata.WIDTH_MAP)
+_CONTROL_CHARS = _any_of(chardata.CONTROL_CHARS)
+# Every match of ftfy's mojibake regex is a run of non-ASCII characters with at most two ASCII
+# characters around it; non-ASCII runs closer than five characters stay in one window.
+_NON_ASCII_WINDOW = re.compile(
+    r"[\x00-\x7f]{0,2}[^\x00-\x7f]+(?:[\x00-\x7f]{1,4}[^\x00-\x7f]+)*[\x00-\x7f]{0,2}"
+)
+
+
+def could_be_mojibake(text: str) -> bool:
+    """ftfy's `is_bad(text)`, computed on the windows around non-ASCII characters only."""
+    if text.isascii():
+        return False
+    return badness.is_bad("\x00".join(_NON_ASCII_WINDOW.findall(text)))
+
+
+def _ftfy_config(text: str) -> ftfy.TextFixerConfig:
+    """ftfy's defaults (quotes left curly: we straighten them ourselves), minus the steps that
+    would find nothing to do in this text."""
+    if could_be_mojibake(text):
+        # A decoding fix may produce characters that other steps act on: run them all.
+        return ftfy.TextFixerConfig(uncurl_quotes=False)
+    return ftfy.TextFixerConfig(
+        uncurl_quotes=False,
+        fix_encoding=False,
+        fix_latin_ligatures=_LIGATURE_CHARS.search(text) is not None,
+        fix_character_width=_WIDE_CHARS.search(text) is not None,
+        remove_control_chars=_CONTROL_CHARS.search(text) is not None,
+    )
+
+
 def fix_unicode(text: str) -> tuple[str, list[str]]:
     """Mojibake repaired (ftfy), quotes straightened, dashes unified, NFC; and what changed."""
     fixes: list[str] = []
-    repaired, explanation = ftfy.fix_and_explain(text, uncurl_quotes=False)
+    repaired, explanation = ftfy.fix_and_explain(text, config=_ftfy_config(text))
     if repaired != text:
         steps = {part for step in explanation or () for part in step}
         fixes.append("mojibake" if steps & _MOJIBAKE_STEPS else "unicode_repaired")
-    quoted = repaired.translate(_QUOTES)
-    if quoted != repaired:
-        fixes.append("quotes_unified")
-    dashed = quoted.translate(_DASHES).replace("\u2026", "...")
-    if dashed != quoted:
-        fixes.append("dashes_unified")
-    cleaned = unicodedata.normalize("NFC", dashed.translate(_INVISIBLE))
-    return cleaned, fixes
+    found = set(_PUNCTUATION_CHARS.findall(repaired))
+    if found:
+        if found & _QUOTES.keys():
+            fixes.append("quotes_unified")
+        if found & _DASHES.keys():
+            fixes.append("dashes_unified")
+        repaired = _PUNCTUATION_CHARS.sub(lambda match: _PUNCTUATION[match.group()], repaired)
+    if not unicodedata.is_normalized("NFC", repaired):
+        repaired = unicodedata.normalize("NFC", repaired)
+    return repaired, fixes
 
 
 def normalize_whitespace(line: str) -> str:
