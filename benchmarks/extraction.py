@@ -6,7 +6,7 @@ case-sensitive 4-gram shingles of \\w+ tokens, computed per page and averaged.
     # scrapinghub layout: html/<id>.html.gz + ground-truth.json
     python benchmarks/extraction.py --pages PATH/html --ground-truth PATH/ground-truth.json
     # the readability pages shipped in ../shared (ground truth made from expected.html)
-    python benchmarks/extraction.py --readability ../shared/corpora/html/readability
+    python benchmarks/extraction.py --readability ../shared/corpora/html/readability --halves
 """
 
 from __future__ import annotations
@@ -58,11 +58,9 @@ def read_page(pages: pathlib.Path, page_id: str) -> bytes | None:
     return None
 
 
-def evaluate(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = None) -> dict:
-    """{extractor: {"precision", "recall", "f1", "ms_per_page", "pages"}}."""
-    scores: dict[str, dict[str, list[float]]] = {
-        name: {"precision": [], "recall": [], "f1": [], "seconds": []} for name in EXTRACTORS
-    }
+def score_pages(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = None) -> dict:
+    """{extractor: {page_id: (precision, recall, f1, seconds)}} for the pages found."""
+    scores: dict[str, dict[str, tuple]] = {name: {} for name in EXTRACTORS}
     for page_id in sorted(truth)[:limit]:
         html = read_page(pages, page_id)
         if html is None:
@@ -71,22 +69,40 @@ def evaluate(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = No
         for name, extract in EXTRACTORS.items():
             started = time.perf_counter()
             text = extract(html, url)
-            scores[name]["seconds"].append(time.perf_counter() - started)
-            for key, value in zip(
-                ("precision", "recall", "f1"), shingle_prf(text, expected), strict=True
-            ):
-                scores[name][key].append(value)
-    return {
-        name: {
-            "precision": statistics.fmean(values["precision"]),
-            "recall": statistics.fmean(values["recall"]),
-            "f1": statistics.fmean(values["f1"]),
-            "ms_per_page": 1000 * statistics.fmean(values["seconds"]),
-            "pages": len(values["f1"]),
-        }
-        for name, values in scores.items()
-        if values["f1"]
-    }
+            seconds = time.perf_counter() - started
+            scores[name][page_id] = (*shingle_prf(text, expected), seconds)
+    return scores
+
+
+def summarize(scores: dict, page_ids=None) -> dict:
+    """{extractor: {"precision", "recall", "f1", "ms_per_page", "pages"}} over `page_ids`."""
+    results = {}
+    for name, by_page in scores.items():
+        rows = [row for page_id, row in by_page.items() if page_ids is None or page_id in page_ids]
+        if rows:
+            precision, recall, f1, seconds = (
+                statistics.fmean(column) for column in zip(*rows, strict=True)
+            )
+            results[name] = {
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "ms_per_page": 1000 * seconds,
+                "pages": len(rows),
+            }
+    return results
+
+
+def halves(scores: dict) -> tuple[set[str], set[str]]:
+    """Sorted page ids split in two: a change should help both halves, not a few pages."""
+    page_ids = sorted({page_id for by_page in scores.values() for page_id in by_page})
+    middle = (len(page_ids) + 1) // 2
+    return set(page_ids[:middle]), set(page_ids[middle:])
+
+
+def evaluate(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = None) -> dict:
+    """{extractor: {"precision", "recall", "f1", "ms_per_page", "pages"}}."""
+    return summarize(score_pages(pages, truth, limit))
 
 
 def format_table(results: dict) -> str:
@@ -105,6 +121,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--ground-truth", type=pathlib.Path, help='{id: {"articleBody", "url"}}')
     parser.add_argument("--readability", type=pathlib.Path, help="readability test-pages folder")
     parser.add_argument("--limit", type=int, default=None, help="first N pages only")
+    parser.add_argument(
+        "--halves", action="store_true", help="also score each half of the sorted page ids"
+    )
     args = parser.parse_args(argv)
     if args.readability:
         pages, truth = args.readability, readability_ground_truth(args.readability)
@@ -112,8 +131,15 @@ def main(argv=None) -> dict:
         pages, truth = args.pages, json.loads(args.ground_truth.read_text())
     else:
         parser.error("give --readability DIR, or --pages DIR and --ground-truth FILE")
-    results = evaluate(pages, truth, args.limit)
+    scores = score_pages(pages, truth, args.limit)
+    results = summarize(scores)
     print(format_table(results))
+    if args.halves:
+        for label, page_ids in zip(("first half", "second half"), halves(scores), strict=True):
+            if not page_ids:
+                continue
+            print(f"\n{label} ({min(page_ids)} .. {max(page_ids)})")
+            print(format_table(summarize(scores, page_ids)))
     return results
 
 

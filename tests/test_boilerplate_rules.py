@@ -2,7 +2,12 @@
 
 import pytest
 
-from transforms.boilerplate import default_rules, remove_repeated_title, strip_boilerplate_line
+from transforms.boilerplate import (
+    default_rules,
+    remove_boilerplate_lines,
+    remove_repeated_title,
+    strip_boilerplate_line,
+)
 
 RULES = default_rules()
 
@@ -40,6 +45,34 @@ EXAMPLES = {
         "© 2017 Example Media. All rights reserved.",
         "Copyright law was changed by parliament last year.",
     ),
+    "ui_controls": ("Previous | Next | 1 of 5", "Next year the plant will close."),
+    "tag_line": (
+        "Topics: uber, libertarians, sharing economy",
+        "Topics: the talks covered trade. Nothing was agreed.",
+    ),
+    "comment_count": ("941 comments", "The 941 comments were read by the panel."),
+    "dateline": (
+        "Posted on April 21, 2015, at 11:29 a.m.",
+        "Updated guidance was published in 2019 by the agency.",
+    ),
+    "date_only": ("Friday, March 3, 2017 at 7:11 AM PST", "May 4 was a day to remember."),
+    "tweet_signature": (
+        "— Jane Doe (@janedoe) October 31, 2021",
+        "Jane Doe (@janedoe) wrote on October 31, 2021 that she would resign.",
+    ),
+    "tweet_image_link": (
+        "What a goal pic.twitter.com/BUPgYtgHaY",
+        "The photo was first posted on pic.twitter.com, the agency said.",
+    ),
+    "related_tail": ("You might also like", "You might also like the new mayor, he said."),
+    "related_label": ("Related:", "Related: the talks failed on Monday."),
+    "newsletter_label": ("PC Gamer Newsletter", "The newsletter was founded in 1990."),
+}
+
+# What a "suffix" rule leaves of its example line.
+REMAINDERS = {
+    "promo_image_suffix": "Putin Will Meet With Trump",
+    "tweet_image_link": "What a goal",
 }
 
 
@@ -52,10 +85,7 @@ def test_rule_removes_its_boilerplate(rule_id):
     boilerplate, _ = EXAMPLES[rule_id]
     remaining, fired = strip_boilerplate_line(boilerplate, RULES)
     assert fired == rule_id
-    if rule_id == "promo_image_suffix":
-        assert remaining == "Putin Will Meet With Trump"
-    else:
-        assert remaining == ""
+    assert remaining == REMAINDERS.get(rule_id, "")
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXAMPLES))
@@ -74,3 +104,37 @@ def test_repeated_title_is_removed_only_near_the_top():
     lines = ["Ships return to harbour!", "Body one.", "Body two.", "Body three.", title]
     kept, removed = remove_repeated_title(list(lines), title)
     assert removed == 1 and kept == lines[1:]
+
+
+@pytest.mark.parametrize(
+    ("line", "rule_id"),
+    [
+        ("- Share on Twitter", "share_buttons"),
+        ("* Next", "ui_controls"),
+        ("• Teilen auf", "share_buttons"),
+    ],
+)
+def test_list_marker_does_not_hide_boilerplate(line, rule_id):
+    assert strip_boilerplate_line(line, RULES) == ("", rule_id)
+
+
+def test_list_item_prose_stays():
+    line = "- Next year the plant will close."
+    assert strip_boilerplate_line(line, RULES) == (line, None)
+
+
+STORY = [
+    f"Paragraph {n} of the story, long enough to count as prose in the text." for n in range(6)
+]
+TEASERS = ["Mayor opens bridge", "Storm hits coast", "Team wins final"]
+
+
+def test_related_heading_after_the_story_cuts_the_rest():
+    kept, changed = remove_boilerplate_lines([*STORY, "More Opinion Columns", *TEASERS], RULES)
+    assert kept == STORY and changed == 1 + len(TEASERS)
+
+
+def test_related_heading_early_removes_only_itself():
+    lines = [*STORY[:2], "You might also like", *TEASERS, *STORY[2:]]
+    kept, changed = remove_boilerplate_lines(lines, RULES)
+    assert kept == [*STORY[:2], *TEASERS, *STORY[2:]] and changed == 1

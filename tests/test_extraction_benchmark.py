@@ -1,6 +1,6 @@
 import pytest
 
-from benchmarks.extraction import evaluate, format_table, main
+from benchmarks.extraction import evaluate, format_table, halves, main, summarize
 from benchmarks.make_readability_ground_truth import html_to_text
 from benchmarks.metrics import case_accuracy, shingle_prf, shingles
 from tests.helpers import READABILITY, needs_shared
@@ -33,9 +33,19 @@ def test_html_to_text_puts_blocks_on_lines():
 
 @needs_shared
 def test_benchmark_runs_on_three_pages(capsys):
-    results = main(["--readability", str(READABILITY), "--limit", "3"])
+    results = main(["--readability", str(READABILITY), "--limit", "3", "--halves"])
     assert set(results) == {"pipeline", "trafilatura.extract"}
     assert all(row["pages"] == 3 and 0 <= row["f1"] <= 1 for row in results.values())
-    assert "pipeline" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "pipeline" in out and "second half" in out
     assert format_table(results).count("\n") == 2
     assert evaluate(READABILITY, {}, None) == {}
+
+
+def test_summarize_averages_pages_and_halves_split_sorted_ids():
+    scores = {"x": {"b": (1.0, 0.5, 0.6, 0.002), "a": (0.5, 1.0, 0.8, 0.004), "c": (1, 1, 1, 0)}}
+    assert halves(scores) == ({"a", "b"}, {"c"})
+    row = summarize(scores, {"a", "b"})["x"]
+    assert row["pages"] == 2 and row["f1"] == pytest.approx(0.7)
+    assert row["precision"] == pytest.approx(0.75) and row["ms_per_page"] == pytest.approx(3.0)
+    assert summarize(scores, set()) == {}

@@ -12,12 +12,17 @@ from importlib import resources
 RULES_FILE = "boilerplate_rules.tsv"
 # Lines longer than this are prose, whatever they start with: rules never remove them.
 MAX_BOILERPLATE_LINE_CHARS = 500
+# A "tail" heading cuts the rest of the text only when at least this share of it comes before:
+# related-links blocks follow the article; earlier, the heading may be an inline box mid-story.
+TAIL_MIN_SHARE_BEFORE = 2 / 3
+# trafilatura writes list items as "- item": rules match the item without its marker.
+_LIST_MARKER = re.compile(r"^[-*•·]\s+")
 
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
     rule_id: str
-    kind: str  # "line" or "suffix"
+    kind: str  # "line", "suffix" or "tail"
     pattern: re.Pattern
 
 
@@ -28,7 +33,7 @@ def parse_rules(lines) -> tuple[Rule, ...]:
         raise ValueError(f"unexpected rules header {header}")
     rules = []
     for rule_id, kind, pattern in rows:
-        if kind == "line":
+        if kind in ("line", "tail"):
             compiled = re.compile(rf"(?:{pattern})", re.IGNORECASE)
         elif kind == "suffix":
             compiled = re.compile(rf"(?:{pattern})$", re.IGNORECASE)
@@ -55,10 +60,31 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
             cut = rule.pattern.sub("", stripped)
             if cut != stripped:
                 stripped, fired = cut.strip(), rule.rule_id
+    unmarked = _LIST_MARKER.sub("", stripped)
     for rule in rules:
-        if rule.kind == "line" and rule.pattern.fullmatch(stripped):
+        if rule.kind in ("line", "tail") and (
+            rule.pattern.fullmatch(stripped) or rule.pattern.fullmatch(unmarked)
+        ):
             return "", rule.rule_id
     return (stripped, fired) if fired else (line, None)
+
+
+def tail_start(lines: list[str], rules: tuple[Rule, ...]) -> int | None:
+    """Index of the first "tail" heading past TAIL_MIN_SHARE_BEFORE of the text, or None."""
+    tails = [rule for rule in rules if rule.kind == "tail"]
+    if not tails:
+        return None
+    total = sum(len(line) for line in lines)
+    before = 0
+    for index, line in enumerate(lines):
+        if before >= TAIL_MIN_SHARE_BEFORE * total:
+            stripped = _LIST_MARKER.sub("", line.strip())
+            if len(stripped) <= MAX_BOILERPLATE_LINE_CHARS and any(
+                rule.pattern.fullmatch(stripped) for rule in tails
+            ):
+                return index
+        before += len(line)
+    return None
 
 
 def remove_boilerplate_lines(
@@ -68,6 +94,10 @@ def remove_boilerplate_lines(
     rules = default_rules() if rules is None else rules
     kept: list[str] = []
     changed = 0
+    cut = tail_start(lines, rules)
+    if cut is not None:
+        changed += len(lines) - cut
+        lines = lines[:cut]
     for line in lines:
         result, fired = strip_boilerplate_line(line, rules)
         if fired:
