@@ -92,15 +92,32 @@ def test_learned_statistics_and_cleaning_remove_a_source_template():
         )
 
 
+LOWERCASED_WIRE = (
+    "danang ( reuters ) - russian president vladimir putin and u.s. president donald trump "
+    "may meet on the sidelines of the summit , the kremlin said on thursday ."
+)
+
+
 def test_learned_casings_come_from_cased_articles():
-    cased = extract_article(text_document("Yesterday the Kremlin said Putin met Trump in Danang."))
+    # Names the packaged table lacks: the learned table holds only what it adds.
+    cased = extract_article(
+        text_document("Yesterday the Kremlin said Vorbanek met Trump in Quellport.")
+    )
+    lowercased = extract_article(text_document(LOWERCASED_WIRE, "file:///wire/1.txt"))
     with local_test_pipeline() as pipeline:
-        statistics = pipeline | beam.Create([cased]) | LearnCorpusStatistics()
+        statistics = pipeline | beam.Create([cased, lowercased]) | LearnCorpusStatistics()
         assert_that(
             statistics | beam.Map(lambda s: s.casing_table()),
             # "kremlin" and "trump" are also common words: one sighting is not enough for them.
-            equal_to([{"putin": "Putin", "danang": "Danang"}]),
+            equal_to([{"vorbanek": "Vorbanek", "quellport": "Quellport"}]),
         )
+
+
+def test_no_casings_are_learned_when_no_article_is_lowercased():
+    cased = extract_article(text_document("Yesterday the Kremlin said Putin met Trump in Danang."))
+    with local_test_pipeline() as pipeline:
+        statistics = pipeline | beam.Create([cased]) | LearnCorpusStatistics()
+        assert_that(statistics | beam.Map(lambda s: s.casings), equal_to([{}]))
 
 
 def test_enrich_and_dedup():

@@ -31,8 +31,8 @@ def test_learned_casings_and_hyphenated_words():
 
 
 def test_casings_learned_from_cased_text_ignore_sentence_starts():
-    counts = count_casings("The Kremlin said. Putin met aides in the Kremlin.")
-    assert best_casings(counts) == {"kremlin": "Kremlin"}  # "Putin" only opens a sentence
+    counts = count_casings("The Zorvath said. Kelmaro met aides in the Zorvath.")
+    assert best_casings(counts) == {"zorvath": "Zorvath"}  # "Kelmaro" only opens a sentence
 
 
 def test_shape_detectors_reject_normal_prose():
@@ -67,9 +67,84 @@ def test_run_learned_casing_wins_over_the_packaged_one():
 
 
 def test_common_words_need_strong_run_evidence_to_be_capitalized():
-    once = count_casings("They met with International partners and Danang officials.")
-    assert best_casings(once) == {"danang": "Danang"}  # an unknown name: one sighting is enough
+    once = count_casings("They met with International partners and Quelvaro officials.")
+    assert best_casings(once) == {"quelvaro": "Quelvaro"}  # an unknown name: one is enough
     twice = count_casings("The International said it. Later the International agreed.")
     assert best_casings(twice) == {"international": "International"}
     mixed = count_casings("Ask US officials. Ask us again. Tell us more. US aid. US law.")
     assert "us" not in best_casings(mixed)  # 3 of 5 capitalized: below the share required
+
+
+def test_packaged_word_probabilities_case_names_the_dictionary_also_has_lowercase():
+    from transforms.truecase import packaged_casings
+
+    table = packaged_casings()
+    # SCOWL has "yahoo" and "amazon" as words too; cased forms are more probable.
+    assert (table["yahoo"], table["amazon"], table["xbox"]) == ("Yahoo", "Amazon", "Xbox")
+    # Sentence-start capitals ("Thanks!", "Lets go"), shouting ("CANNOT"), compass points,
+    # titles and single letters do not make a common word a name.
+    for word in ["thanks", "lets", "cannot", "north", "king", "x"]:
+        assert table[word] == word
+
+
+def test_packaged_phrases_case_words_that_are_common_alone():
+    text = "she flew to new york and met the new mayor at the white house."
+    assert restore_case(text) == "She flew to New York and met the new mayor at the White House."
+
+
+def test_possessives_keep_the_casing_of_their_word_and_phrase():
+    assert restore_case("yahoo's sale in new zealand's capital.") == (
+        "Yahoo's sale in New Zealand's capital."
+    )
+
+
+def test_words_missing_from_the_vocabulary_are_names_unless_built_from_known_words():
+    assert restore_case("said tyler besecker, a nontax expert from the harbourside.") == (
+        "Said Tyler Besecker, a nontax expert from the harbourside."
+    )
+
+
+def test_name_parts_are_capitalized_before_a_name_only():
+    assert restore_case("mark zuckerberg went to the nato summit by lake michigan.") == (
+        "Mark Zuckerberg went to the NATO summit by Lake Michigan."
+    )
+    assert restore_case("the security chief emmerson mnangagwa.") == (
+        "The security chief Emmerson Mnangagwa."  # a job description, no name part
+    )
+
+
+def test_learned_common_words_do_not_case_compounds():
+    assert restore_case("the co-workers met.", {"co": "Co"}) == "The co-workers met."
+
+
+def test_learned_phrases_need_two_sightings_and_no_function_words():
+    text = "We shop at Whole Foods. Later the Whole Foods stores said."
+    learned = best_casings(count_casings(text))
+    assert learned["whole foods"] == "Whole Foods"
+    assert "whole foods" not in best_casings(count_casings("We shop at Whole Foods."))
+    title = best_casings(count_casings("He read The New Rules. She read The New Rules."))
+    assert "new rules" in title and "the new" not in title  # headline title case
+    assert restore_case("the whole foods market.", learned) == "The Whole Foods market."
+    assert restore_case("the whole foods market.") == "The whole foods market."
+
+
+def test_casing_counts_merge_and_pickle():
+    import pickle
+
+    from transforms.truecase import merge_casings
+
+    merged = merge_casings(count_casings("Ask US officials."), count_casings("ask us again."))
+    merged = pickle.loads(pickle.dumps(merged))
+    assert merged["us"] == {"US": 1} and merged[""]["us"] == 1
+    assert "us" not in best_casings(merged)  # one capitalized of two: lowercase wins ties
+
+
+def test_is_lowercased_judges_the_start_of_a_text():
+    assert is_lowercased("lowercase words here. " * 100 + "Capital Letters Later. " * 200)
+    assert not is_lowercased("Capital Letters First. " * 100 + "lowercase words here. " * 200)
+
+
+def test_may_is_a_month_next_to_a_day_or_year():
+    assert restore_case("talks on may 5 and in may 2016; it may rain.") == (
+        "Talks on May 5 and in May 2016; it may rain."
+    )

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
+from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from transforms.boilerplate import line_fingerprint
@@ -67,6 +68,13 @@ class _MergeCasings(beam.CombineFn):
         return {word: forms for word, forms in accumulator.items() if set(forms) != {word}}
 
 
+def _casings_to_learn(article, lowercased: int):
+    """The word casings of a cased article, when the run has lowercased articles to restore."""
+    if lowercased and not is_lowercased(article.text):
+        Metrics.counter("news", "stats.casings_learned_from").inc()
+        yield count_casings(article.text)
+
+
 def _boilerplate_by_source(pairs) -> dict[str, frozenset[str]]:
     by_source: dict[str, set[str]] = {}
     for source_key, fingerprint in pairs:
@@ -116,10 +124,19 @@ class LearnCorpusStatistics(beam.PTransform):
             | "GroupBySource" >> beam.combiners.ToList()
             | "AsSourceTable" >> beam.Map(_boilerplate_by_source)
         )
+        # Counting casings costs about as much as cleaning an article: pay for it only when
+        # the run has lowercased articles to truecase.
+        lowercased_articles = (
+            articles
+            | "IsLowercased" >> beam.Map(lambda a: int(is_lowercased(a.text)))
+            | "CountLowercased" >> beam.CombineGlobally(sum)
+        )
         casings = (
             articles
-            | "CasedArticles" >> beam.Filter(lambda a: not is_lowercased(a.text))
-            | "CountCasings" >> beam.Map(lambda a: count_casings(a.text))
+            | "CountCasings"
+            >> beam.FlatMap(
+                _casings_to_learn, lowercased=beam.pvalue.AsSingleton(lowercased_articles)
+            )
             | "MergeCasings" >> beam.CombineGlobally(_MergeCasings())
         )
         return boilerplate | "Combine" >> beam.Map(

@@ -4,11 +4,15 @@ Word casings come from a packaged table (`transforms/data/truecase_en.tsv.gz`, m
 `scripts/build_truecase_stats.py`) overridden by what the run learned: `count_casings` over
 every cased article (sentence-initial words excluded: their capital says nothing), merged
 with `merge_casings` and reduced to one form per word by `best_casings`.
+
+Some words are cased by the phrase they are in ("New York" but "new", "White House" but
+"white"): phrases come from a packaged table (`truecase_phrases_en.tsv.gz`, WordNet's multiword
+names) and from runs of capitalized words in the cased articles, counted by `count_casings`
+under keys with a space ("white house") next to the single words.
 """
 
 from __future__ import annotations
 
-import collections
 import gzip
 import re
 from collections import Counter
@@ -16,6 +20,8 @@ from functools import lru_cache
 from importlib import resources
 
 STATS_FILE = "truecase_en.tsv.gz"
+PHRASES_FILE = "truecase_phrases_en.tsv.gz"
+MAX_PHRASE_WORDS = 4
 
 # A dotted abbreviation ("u.s.", "a.m.") or a word with inner apostrophes/hyphens.
 _TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?|\w+(?:['\-]\w+)*")
@@ -26,19 +32,23 @@ _NON_FINAL_ABBREVIATIONS = frozenset(
 )
 
 
-def is_lowercased(text: str, max_upper_ratio: float = 0.005, min_letters: int = 40) -> bool:
-    """True for text that lost its casing: almost no capital letters among many letters."""
-    letters = upper = 0
-    for char in text:
-        if char.isalpha():
-            letters += 1
-            upper += char.isupper()
-    return letters >= min_letters and upper <= max_upper_ratio * letters
+def is_lowercased(
+    text: str, max_upper_ratio: float = 0.005, min_letters: int = 40, sample_chars: int = 2000
+) -> bool:
+    """True for text that lost its casing: almost no capital letters among many letters.
+
+    Judged on the first `sample_chars` characters: casing is lost for a whole text, not for
+    part of it, and counting with map() runs in C.
+    """
+    sample = text[:sample_chars]
+    letters = sum(map(str.isalpha, sample))
+    return letters >= min_letters and sum(map(str.isupper, sample)) <= max_upper_ratio * letters
 
 
 _DOTTED_INITIALS = re.compile(r"(?:[a-z]\.){2,}")
 _LOWERCASE_DOTTED = frozenset(["a.m.", "p.m.", "e.g.", "i.e.", "etc."])
 _GAP_ENDS_SENTENCE = re.compile(r"['\")\]]*[.!?]")
+_GAP_ENDS_SENTENCE_FIRST = frozenset("'\")].!?")
 
 
 def _word_tokens(line: str) -> list[tuple[int, int, str, bool]]:
@@ -48,30 +58,84 @@ def _word_tokens(line: str) -> list[tuple[int, int, str, bool]]:
     ("nov. 8", "u.s. president").
     """
     tokens = []
-    starts_sentence = True
-    previous: re.Match | None = None
+    previous_end, previous_token = -1, ""
     for match in _TOKEN.finditer(line):
-        if previous is not None:
-            gap = line[previous.end() : match.start()]
+        start, end = match.span()
+        token = match.group()
+        if previous_end < 0:
+            starts_sentence = True
+        elif line[previous_end] not in _GAP_ENDS_SENTENCE_FIRST:  # most gaps: one space
+            starts_sentence = False
+        else:
             starts_sentence = (
-                _GAP_ENDS_SENTENCE.match(gap) is not None
-                and not previous.group().endswith(".")
-                and previous.group().lower() not in _NON_FINAL_ABBREVIATIONS
+                _GAP_ENDS_SENTENCE.match(line, previous_end, start) is not None
+                and not previous_token.endswith(".")
+                and previous_token.lower() not in _NON_FINAL_ABBREVIATIONS
             )
-        tokens.append((match.start(), match.end(), match.group(), starts_sentence))
-        previous = match
+        tokens.append((start, end, token, starts_sentence))
+        previous_end, previous_token = end, token
     return tokens
 
 
+# The word opening a sentence: its capital says nothing. After "Mr." or "Dr." no sentence
+# starts; after other periods ("U.S. President") a few name sightings are lost, no harm.
+_SENTENCE_INITIAL_TOKEN = re.compile(
+    r"(?:^|(?<!\b(?:Mr|Dr|Ms|St|Jr|Sr))(?<!\b(?:Mrs|Gen|Sen|Rep|Gov))[.!?])[^\w.!?]*("
+    + _TOKEN.pattern
+    + ")",
+    re.MULTILINE,
+)
+# Runs of capitalized words inside a sentence ("the White House said"), joined by "of" at most
+# ("Department of Conservation"); the lookbehind keeps sentence-initial words out.
+_CONNECTORS = ("of",)
+_CAPITALIZED_RUN = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w\-]*(?:(?: of)? [A-Z][\w\-]*)+")
+
+
+# count_casings keeps the counts of lowercase forms in one Counter under this key (one C-level
+# update instead of a Counter per word); merge_casings merges it like any other entry.
+LOWERCASE_FORMS = ""
+
+
 def count_casings(text: str) -> dict[str, Counter]:
-    """{lowercase word: Counter(casing -> count)} over the non-sentence-initial words of text."""
-    counts: dict[str, Counter] = {}
-    for line in text.split("\n"):
-        for _start, _end, token, initial in _word_tokens(line):
-            if initial or token.isdigit():
-                continue
-            counts.setdefault(token.lower(), Counter())[token] += 1
+    """{lowercase word: Counter(casing -> count)} for the words text capitalizes somewhere
+    (sentence-initial words not counted), {lowercase phrase: Counter(casing -> count)} for
+    adjacent capitalized words, and {LOWERCASE_FORMS: Counter(word -> count)} for the rest."""
+    tokens = Counter(_TOKEN.findall(text))
+    tokens.subtract(_SENTENCE_INITIAL_TOKEN.findall(text))
+    counts: dict[str, Counter] = {LOWERCASE_FORMS: tokens}
+    for token in [token for token in tokens if not token.islower()]:
+        count = tokens.pop(token)
+        if count > 0 and not token.isdigit():
+            lower = token.lower()
+            if lower in counts:
+                counts[lower][token] = count
+            else:
+                counts[lower] = Counter({token: count})
+    for run in _CAPITALIZED_RUN.findall(text):
+        for phrase in _adjacent_pairs(run.split(" ")):
+            counts.setdefault(phrase.lower(), Counter())[phrase] += 1
     return counts
+
+
+# Title-cased headings ("The New Rules Of Work") capitalize function words; a learned phrase
+# neither starts nor ends with one, so "the new console" stays lowercase.
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but nor of in on at to for from by with as is are was were be it its "
+    "this that these those he she they we you i his her their our your not no so if than".split()
+)
+
+
+def _adjacent_pairs(words: list[str]) -> list[str]:
+    """Each capitalized word with the next: "A B of C" -> ["A B", "B of C"]."""
+    pairs = []
+    for index, word in enumerate(words[:-1]):
+        if word in _CONNECTORS:
+            continue
+        end = index + 2 if words[index + 1] not in _CONNECTORS else index + 3
+        if word.lower() in _FUNCTION_WORDS or words[end - 1].lower() in _FUNCTION_WORDS:
+            continue
+        pairs.append(" ".join(words[index:end]))
+    return pairs
 
 
 def merge_casings(into: dict[str, Counter], other: dict[str, Counter]) -> dict[str, Counter]:
@@ -91,48 +155,114 @@ STRONG_EVIDENCE_SHARE = 0.8
 
 
 def best_casings(counts: dict[str, Counter], min_count: int = 1) -> dict[str, str]:
-    """{lowercase word: its most frequent casing}, keeping only words not best left lowercase."""
+    """{lowercase word or phrase: its most frequent casing}, keeping only those not best left
+    lowercase and not already the packaged casing."""
     packaged = packaged_casings()
+    lowercase_counts = counts.get(LOWERCASE_FORMS, Counter())
     best: dict[str, str] = {}
     for word, forms in counts.items():
-        form, count = max(forms.items(), key=lambda item: (item[1], item[0] == word))
-        if form == word or count < min_count:
+        if word == LOWERCASE_FORMS:
             continue
-        if packaged.get(word) == word and (
-            count < STRONG_EVIDENCE_COUNT or count < STRONG_EVIDENCE_SHARE * sum(forms.values())
-        ):
+        form, count = max(forms.items(), key=lambda item: (item[1], item[0] == word))
+        lowercase_count = lowercase_counts.get(word, 0) + forms.get(word, 0)
+        if form == word or count < min_count or count <= lowercase_count:
+            continue
+        if " " in word:
+            # Common words capitalized together ("white house") may be a headline's title case.
+            parts = [part for part in word.split(" ") if part not in _CONNECTORS]
+            if count < STRONG_EVIDENCE_COUNT and all(packaged.get(part) == part for part in parts):
+                continue
+        elif packaged.get(word) == word:
+            if count < STRONG_EVIDENCE_COUNT or count < STRONG_EVIDENCE_SHARE * (
+                sum(forms.values()) + lowercase_count
+            ):
+                continue
+        elif packaged.get(word) == form:
             continue
         best[word] = form
     return best
 
 
-@lru_cache(maxsize=1)
 def packaged_casings() -> dict[str, str]:
     """The shipped casing table, or an empty one when the package has none."""
-    resource = resources.files("transforms.data").joinpath(STATS_FILE)
-    if not resource.is_file():
-        return {}
+    return _packaged_tables()[0]
+
+
+def packaged_name_parts() -> dict[str, str]:
+    """{common word: capitalized form} for the common words often part of a name ("mark")."""
+    return _packaged_tables()[1]
+
+
+@lru_cache(maxsize=1)
+def packaged_phrases() -> dict[str, str]:
+    """The shipped {lowercase phrase: casing} table of multiword names."""
+    return _read_table(PHRASES_FILE)[0]
+
+
+@lru_cache(maxsize=1)
+def _packaged_tables() -> tuple[dict[str, str], dict[str, str]]:
+    return _read_table(STATS_FILE)
+
+
+def _read_table(name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """{key: second column}, {key: third column where there is one}."""
+    resource = resources.files("transforms.data").joinpath(name)
     table: dict[str, str] = {}
+    third: dict[str, str] = {}
+    if not resource.is_file():
+        return table, third
     with gzip.open(resource.open("rb"), "rt", encoding="utf-8") as lines:
         for line in lines:
-            word, _, form = line.rstrip("\n").partition("\t")
-            if form:
-                table[word] = form
-    return table
+            key, form, *rest = line.rstrip("\n").split("\t")
+            table[key] = form
+            if rest:
+                third[key] = rest[0]
+    return table, third
 
 
-def _case_token(token: str, casings: dict[str, str]) -> str:
+def _case_token(token: str, learned: dict[str, str], packaged: dict[str, str]) -> str:
+    """Learned casing first, then the packaged one; a lowercase entry only marks a common word."""
     lower = token.lower()
-    form = casings.get(lower)
-    if form is not None and form != lower:  # a lowercase entry only marks a common word
+    form = learned.get(lower) or packaged.get(lower)
+    if form is not None and form != lower:
         return form
+    if lower.endswith("'s") and len(lower) > 2:  # "yahoo's": the tables hold no possessives
+        return _case_token(token[:-2], learned, packaged) + token[-2:]
     if "-" in lower:
-        return "-".join(_case_token(part, casings) for part in token.split("-"))
+        # A common word is capitalized in a compound only by the packaged table: a run's
+        # "Remain Co" must not make "co-workers" "Co-workers".
+        return "-".join(
+            _case_token(part, learned if packaged.get(part) != part else {}, packaged)
+            for part in lower.split("-")
+        )
     if _DOTTED_INITIALS.fullmatch(lower) and lower not in _LOWERCASE_DOTTED:
         return token.upper()  # u.s. -> U.S., u.n. -> U.N.
     if lower == "i" or lower.startswith("i'"):
         return "I" + token[1:]
+    if packaged and _is_unknown_name(lower, packaged):
+        return _capitalize(token)
     return token
+
+
+# The packaged table holds every word of a big vocabulary: a word missing from it is most
+# likely a rare name ("besecker", "mnangagwa"), unless it is made of known words.
+_PREFIXES = ("non", "un", "re", "pre", "post", "anti", "over", "under", "ultra", "multi", "semi")
+_SUFFIXES = ("ness", "less", "ization", "isation", "ize", "ise", "ing", "ed", "er", "est", "ly")
+_MIN_COMPOUND_PART = 4
+
+
+def _is_unknown_name(lower: str, packaged: dict[str, str]) -> bool:
+    if len(lower) < 3 or lower in packaged or not lower.isalpha():
+        return False
+    if any(lower.startswith(prefix) and lower[len(prefix) :] in packaged for prefix in _PREFIXES):
+        return False  # "nontax", "ultralow"
+    if any(lower.endswith(suffix) and lower[: -len(suffix)] in packaged for suffix in _SUFFIXES):
+        return False  # "neonness"
+    return not any(
+        packaged.get(lower[:split]) == lower[:split]
+        and packaged.get(lower[split:]) == lower[split:]
+        for split in range(_MIN_COMPOUND_PART, len(lower) - _MIN_COMPOUND_PART + 1)
+    )  # "harbourside"
 
 
 def _capitalize(token: str) -> str:
@@ -183,15 +313,110 @@ def _capitalize_titles_before_names(tokens: list[list]) -> None:
             tokens[index][0] = _capitalize(word)
 
 
+@lru_cache(maxsize=1)
+def _packaged_phrase_prefixes() -> frozenset[str]:
+    """Every packaged phrase and its leading words ("new", "new york"): where to keep looking."""
+    prefixes = set()
+    for phrase in packaged_phrases():
+        words = phrase.split(" ")
+        prefixes.update(" ".join(words[:end]) for end in range(1, len(words) + 1))
+    return frozenset(prefixes)
+
+
+def _without_possessive(word: str) -> str:
+    return word[:-2] if word.endswith("'s") else word
+
+
+def _case_phrases(lowers: list[str], spaced: list[bool], cased: list[list], learned) -> None:
+    """Gives the words of a known phrase the phrase's casing ("new york" -> "New York"),
+    longest phrase first. lowers: the lowercase words of a line; spaced[i]: word i and i + 1
+    are separated by a single space, as the words of a phrase are."""
+    packaged, prefixes = packaged_phrases(), _packaged_phrase_prefixes()
+    index = 0
+    while index < len(lowers) - 1:
+        if not spaced[index]:
+            index += 1
+            continue
+        key = lowers[index] + " " + lowers[index + 1]
+        form = learned.get(key) or (lowers[index] in prefixes and packaged.get(key))
+        longest, forms = (2, form) if form else (0, "")
+        end = index + 1
+        # Longer phrases: packaged ones, and learned ones joined by a connector.
+        while (
+            end + 1 < len(lowers)
+            and spaced[end]
+            and end - index + 1 < MAX_PHRASE_WORDS
+            and (key in prefixes or lowers[end] in _CONNECTORS)
+        ):
+            end += 1
+            key += " " + lowers[end]
+            form = learned.get(key) or packaged.get(key)
+            if form:
+                longest, forms = end - index + 1, form
+        for offset, word in enumerate(forms.split(" ") if longest else ()):
+            # "new zealand's" -> "New Zealand's": the possessive stays.
+            cased[index + offset][0] = word + cased[index + offset][0][len(word) :]
+        index += max(longest, 1)
+
+
+def _capitalize_name_parts(
+    cased: list[list], lowers: list[str], spaced: list[bool], name_parts: dict[str, str]
+) -> None:
+    """A common word often part of a name is capitalized before a name: "mark zuckerberg" ->
+    "Mark Zuckerberg", "lake michigan" -> "Lake Michigan". Names are the words the tables
+    capitalized. Not after one: "the NATO summit", "the Moscow court" stay lowercase."""
+    for index in range(len(lowers) - 2, -1, -1):
+        part = name_parts.get(lowers[index])
+        following = cased[index + 1][0]
+        if (
+            part is not None
+            and spaced[index]
+            and following[:1].isupper()
+            and len(following) > 1
+            and lowers[index] not in _TITLES_BEFORE_NAMES
+            and not cased[index][0][:1].isupper()
+        ):
+            cased[index][0] = part + cased[index][0][len(part) :]
+
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_DAY_OR_YEAR = re.compile(r"\d{1,2}(?:st|nd|rd|th)?|\d{4}")
+
+
+def _capitalize_months_in_dates(cased: list[list], lowers: list[str]) -> None:
+    """A month name that is also a common word is a month next to a day or a year: "on may 5",
+    "in may 2016", "5 may" -> "May"; "it may rain" stays."""
+    for index, word in enumerate(lowers):
+        if word not in _MONTHS or cased[index][0][:1].isupper():
+            continue
+        neighbours = lowers[index - 1 : index] + lowers[index + 1 : index + 2]
+        if any(_DAY_OR_YEAR.fullmatch(neighbour) for neighbour in neighbours):
+            cased[index][0] = _capitalize(cased[index][0])
+
+
 def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
     """Casing restored from the packaged and learned tables, sentence starts capitalized."""
     # Learned casings win; looked up before the packaged table rather than merged into a
-    # copy of it (130k entries) on every call.
-    casings = collections.ChainMap(learned or {}, packaged_casings())
+    # copy of it (300k entries) on every call.
+    learned = learned or {}
+    packaged, name_parts = packaged_casings(), packaged_name_parts()
+    token_forms: dict[str, str] = {}  # an article repeats its words
     out_lines = []
     for line in text.split("\n"):
         words = _word_tokens(line)
-        cased = [[_case_token(token, casings), initial] for _s, _e, token, initial in words]
+        cased = []
+        for _start, _end, token, initial in words:
+            form = token_forms.get(token)
+            if form is None:
+                form = token_forms[token] = _case_token(token, learned, packaged)
+            cased.append([form, initial])
+        lowers = [_without_possessive(token.lower()) for _s, _e, token, _i in words]
+        spaced = [line[words[i][1] : words[i + 1][0]] == " " for i in range(len(words) - 1)]
+        _case_phrases(lowers, spaced, cased, learned)
+        _capitalize_name_parts(cased, lowers, spaced, name_parts)
+        _capitalize_months_in_dates(cased, lowers)
         _capitalize_titles_before_names(cased)
         pieces = []
         previous_end = 0
