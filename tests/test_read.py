@@ -119,3 +119,23 @@ def test_expand_input_pattern(tmp_path):
     assert expand_input_pattern(str(tmp_path)) == os.path.join(str(tmp_path), "**")
     assert expand_input_pattern("gs://bucket/x/*.html") == "gs://bucket/x/*.html"
     assert os.path.isabs(expand_input_pattern("relative/*.txt"))
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize(
+    ("size", "max_bytes", "fits"),
+    [(500, 100, False), (500, 500, True), (5000, 4999, False), (5000, 5000, True)],
+)
+def test_size_limit_holds_below_and_above_the_sniffed_head(
+    tmp_path, compress, size, max_bytes, fits
+):
+    content = (b"word " * size)[:size]
+    path = tmp_path / ("doc.txt.gz" if compress else "doc.txt")
+    path.write_bytes(gzip.compress(content) if compress else content)
+    if fits:
+        (document,), dead = documents_and_dead_letters(path, max_bytes=max_bytes)
+        assert dead == [] and document.payload == content
+    else:
+        with pytest.raises(Exception) as error:
+            documents_and_dead_letters(path, max_bytes=max_bytes)
+        assert error.value.error_type == "too_large"

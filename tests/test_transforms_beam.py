@@ -93,15 +93,16 @@ def test_learned_statistics_and_cleaning_remove_a_source_template():
 
 
 LOWERCASED_WIRE = (
-    "danang ( reuters ) - russian president vladimir putin and u.s. president donald trump "
-    "may meet on the sidelines of the summit , the kremlin said on thursday ."
+    "quellport ( reuters ) - vorbanek and u.s. president donald trump may meet on the "
+    "sidelines of the summit , the kremlin said on thursday ."
 )
 
 
 def test_learned_casings_come_from_cased_articles():
     # Names the packaged table lacks: the learned table holds only what it adds.
     cased = extract_article(
-        text_document("Yesterday the Kremlin said Vorbanek met Trump in Quellport.")
+        # "Zembrano": in no lowercased article, so not worth keeping.
+        text_document("Yesterday the Kremlin said Vorbanek met Trump and Zembrano in Quellport.")
     )
     lowercased = extract_article(text_document(LOWERCASED_WIRE, "file:///wire/1.txt"))
     with local_test_pipeline() as pipeline:

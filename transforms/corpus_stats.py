@@ -15,7 +15,13 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from transforms.boilerplate import line_fingerprint
 from transforms.clean import CorpusStatistics
-from transforms.truecase import count_casings, is_lowercased, merge_casings
+from transforms.truecase import (
+    _TOKEN,
+    LOWERCASE_FORMS,
+    count_casings,
+    is_lowercased,
+    merge_casings,
+)
 
 # A learned boilerplate line must be short (templates are; repeated paragraphs are syndication)
 # and recur in at least this many distinct documents and this share of its source's documents.
@@ -68,11 +74,45 @@ class _MergeCasings(beam.CombineFn):
         return {word: forms for word, forms in accumulator.items() if set(forms) != {word}}
 
 
-def _casings_to_learn(article, lowercased: int):
-    """The word casings of a cased article, when the run has lowercased articles to restore."""
-    if lowercased and not is_lowercased(article.text):
+def lowercased_vocabulary(text: str) -> frozenset[str]:
+    """The words of a lowercased text (empty for a cased one): the casings worth learning."""
+    if not is_lowercased(text):
+        return frozenset()
+    return frozenset(_TOKEN.findall(text))
+
+
+class _UnionOfSets(beam.CombineFn):
+    def create_accumulator(self):
+        return set()
+
+    def add_input(self, accumulator, words):
+        accumulator |= words
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        return set().union(*accumulators)
+
+    def extract_output(self, accumulator):
+        return frozenset(accumulator)
+
+
+def restrict_casings(counts: dict[str, Counter], vocabulary: frozenset[str]) -> dict:
+    """count_casings' output for the words (and phrases of words) of `vocabulary` only: a run
+    keeps the casings it can use, not those of every word of every cased article."""
+    kept = {}
+    for key, forms in counts.items():
+        if key == LOWERCASE_FORMS:
+            kept[key] = Counter({word: n for word, n in forms.items() if word in vocabulary})
+        elif all(part in vocabulary for part in key.split(" ")):
+            kept[key] = forms
+    return kept
+
+
+def _casings_to_learn(article, vocabulary: frozenset[str]):
+    """The casings of a cased article's words that the run's lowercased articles use."""
+    if vocabulary and not is_lowercased(article.text):
         Metrics.counter("news", "stats.casings_learned_from").inc()
-        yield count_casings(article.text)
+        yield restrict_casings(count_casings(article.text), vocabulary)
 
 
 def _boilerplate_by_source(pairs) -> dict[str, frozenset[str]]:
@@ -125,18 +165,16 @@ class LearnCorpusStatistics(beam.PTransform):
             | "AsSourceTable" >> beam.Map(_boilerplate_by_source)
         )
         # Counting casings costs about as much as cleaning an article: pay for it only when
-        # the run has lowercased articles to truecase.
-        lowercased_articles = (
+        # the run has lowercased articles to truecase, and keep only the words they use.
+        vocabulary = (
             articles
-            | "IsLowercased" >> beam.Map(lambda a: int(is_lowercased(a.text)))
-            | "CountLowercased" >> beam.CombineGlobally(sum)
+            | "LowercasedVocabulary" >> beam.Map(lambda a: lowercased_vocabulary(a.text))
+            | "UnionOfVocabularies" >> beam.CombineGlobally(_UnionOfSets())
         )
         casings = (
             articles
             | "CountCasings"
-            >> beam.FlatMap(
-                _casings_to_learn, lowercased=beam.pvalue.AsSingleton(lowercased_articles)
-            )
+            >> beam.FlatMap(_casings_to_learn, vocabulary=beam.pvalue.AsSingleton(vocabulary))
             | "MergeCasings" >> beam.CombineGlobally(_MergeCasings())
         )
         return boilerplate | "Combine" >> beam.Map(

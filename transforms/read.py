@@ -145,13 +145,21 @@ def open_document_stream(path: str, open_file=FileSystems.open) -> BinaryIO:
     archive raises EOFError (a dead letter) instead of yielding a silently cut document.
     """
     raw = open_file(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    if _is_gzip_name(path) or raw.read(2) == GZIP_MAGIC:
+    is_gzip = _is_gzip_name(path) or raw.read(2) == GZIP_MAGIC
+    other_compression = (
+        not is_gzip
+        and CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
+    )
+    if other_compression or not raw.seekable():
         raw.close()
         raw = open_file(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    raw.close()
-    # Other compressions (.bz2, .zst, .deflate) by extension, through Beam.
-    return open_file(path, compression_type=CompressionTypes.AUTO)
+        if other_compression:
+            # .bz2, .zst, .deflate by extension, through Beam.
+            raw.close()
+            return open_file(path, compression_type=CompressionTypes.AUTO)
+    else:
+        raw.seek(0)  # one open per file: opening costs more than the rest for small files
+    return gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw
 
 
 def iter_file_documents(
@@ -164,18 +172,27 @@ def iter_file_documents(
     """
     with open_document_stream(path, open_file) as stream:
         head = stream.read(_HEAD_BYTES)
-    if not head.strip():
-        raise PipelineError("empty_file", "the file is empty")
-    input_format, detected_by = detect_format(path, head)
+        if not head.strip():
+            raise PipelineError("empty_file", "the file is empty")
+        input_format, detected_by = detect_format(path, head)
+        if input_format not in (FORMAT_JSONL, FORMAT_WARC):
+            # One document: the rest of the stream already open.
+            payload = head
+            if len(head) <= max_bytes:  # read(negative) would read everything
+                payload += stream.read(max_bytes + 1 - len(head))
+            if len(payload) > max_bytes:
+                raise PipelineError(
+                    "too_large", f"{path} is larger than --max_document_bytes={max_bytes}"
+                )
+            yield RawDocument(path, payload, input_format, detected_by=detected_by)
+            return
+    # Records are read from the start, as a stream (a file may be far larger than memory).
     with open_document_stream(path, open_file) as stream:
         if input_format == FORMAT_JSONL:
             whole_file_json = strip_compression_suffix(path).lower().endswith(".json")
             yield from iter_json_records(stream, path, max_bytes, whole_file_json)
-        elif input_format == FORMAT_WARC:
-            yield from iter_warc_records(stream, path, max_bytes)
         else:
-            payload = _read_bounded(stream, max_bytes, path)
-            yield RawDocument(path, payload, input_format, detected_by=detected_by)
+            yield from iter_warc_records(stream, path, max_bytes)
 
 
 class _SplitFileIntoDocuments(beam.DoFn):
