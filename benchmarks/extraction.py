@@ -7,6 +7,7 @@ case-sensitive 4-gram shingles of \\w+ tokens, computed per page and averaged.
     python benchmarks/extraction.py --pages PATH/html --ground-truth PATH/ground-truth.json
     # the readability pages shipped in ../shared (ground truth made from expected.html)
     python benchmarks/extraction.py --readability ../shared/corpora/html/readability --halves
+    # add --per-page to list the pipeline's precision, recall and F1 per page, worst first
 """
 
 from __future__ import annotations
@@ -105,6 +106,18 @@ def evaluate(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = No
     return summarize(score_pages(pages, truth, limit))
 
 
+def format_pages(scores: dict, extractor: str = "pipeline") -> str:
+    """One line per page, worst F1 first: where the losses are (precision: extra text kept,
+    recall: article text missed)."""
+    rows = sorted(scores.get(extractor, {}).items(), key=lambda item: item[1][2])
+    lines = [f"{extractor + ' per page':<30}{'F1':>8}{'precision':>11}{'recall':>8}{'ms':>8}"]
+    for page_id, (precision, recall, f1, seconds) in rows:
+        lines.append(
+            f"{page_id:<30}{f1:>8.3f}{precision:>11.3f}{recall:>8.3f}{1000 * seconds:>8.1f}"
+        )
+    return "\n".join(lines)
+
+
 def format_table(results: dict) -> str:
     lines = [f"{'extractor':<22}{'pages':>6}{'F1':>8}{'precision':>11}{'recall':>8}{'ms/page':>9}"]
     for name, row in results.items():
@@ -124,6 +137,9 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--halves", action="store_true", help="also score each half of the sorted page ids"
     )
+    parser.add_argument(
+        "--per-page", action="store_true", help="also list the pipeline's scores per page"
+    )
     args = parser.parse_args(argv)
     if args.readability:
         pages, truth = args.readability, readability_ground_truth(args.readability)
@@ -140,6 +156,9 @@ def main(argv=None) -> dict:
                 continue
             print(f"\n{label} ({min(page_ids)} .. {max(page_ids)})")
             print(format_table(summarize(scores, page_ids)))
+    if args.per_page:
+        print()
+        print(format_pages(scores))
     return results
 
 

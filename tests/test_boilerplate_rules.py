@@ -67,6 +67,18 @@ EXAMPLES = {
     "related_tail": ("You might also like", "You might also like the new mayor, he said."),
     "related_label": ("Related:", "Related: the talks failed on Monday."),
     "newsletter_label": ("PC Gamer Newsletter", "The newsletter was founded in 1990."),
+    "photo_label_foreign": (
+        "Beitragsbild: Titelseite der FAZ vom 2.4.2019, Ausriss.",
+        "Fotos: Die Polizei zeigte die Bilder. Niemand wurde erkannt.",
+    ),
+    "paren_image_credit": (
+        "(Bild: Hersteller)",
+        "(Quelle: Statistisches Bundesamt) Die Zahl der Anträge stieg weiter.",
+    ),
+    "courtesy_credit": (
+        "Photo courtesy of the Smith family",
+        "Courtesy of the new law, rents fell sharply.",
+    ),
 }
 
 # What a "suffix" rule leaves of its example line.
@@ -138,3 +150,45 @@ def test_related_heading_early_removes_only_itself():
     lines = [*STORY[:2], "You might also like", *TEASERS, *STORY[2:]]
     kept, changed = remove_boilerplate_lines(lines, RULES)
     assert kept == [*STORY[:2], *TEASERS, *STORY[2:]] and changed == 1
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Editors' Recommendations:",
+        "Around the web",
+        "Das Thema könnte dich auch interessieren:",
+        "Das könnte Sie auch interessieren",
+        "A lire aussi :",
+        "Leggi anche",
+        "Leia também:",
+        "También te puede interesar",
+    ],
+)
+def test_related_tail_headings_in_several_languages(heading):
+    assert strip_boilerplate_line(heading, RULES) == ("", "related_tail")
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Up next, the minister spoke about taxes.",
+        "Editors picked the winners on Monday.",
+        "Sie könnte auch interessieren, was der Rat beschloss.",
+        "Il faut lire aussi le rapport de la Cour des comptes.",
+    ],
+)
+def test_related_tail_keeps_prose(prose):
+    assert strip_boilerplate_line(prose, RULES) == (prose, None)
+
+
+@pytest.mark.parametrize(
+    "line", ["(Credit: Clayton Aldern / Grist)", "Image credit: NASA", "Sources: ABC News"]
+)
+def test_credit_lines_with_or_without_parentheses(line):
+    assert strip_boilerplate_line(line, RULES)[0] == ""
+
+
+def test_credit_in_parentheses_inside_a_sentence_stays():
+    line = "The dam burst in 1978 (credit: the city archive has the photos)."
+    assert strip_boilerplate_line(line, RULES) == (line, None)

@@ -1,6 +1,13 @@
 import pytest
 
-from benchmarks.extraction import evaluate, format_table, halves, main, summarize
+from benchmarks.extraction import (
+    evaluate,
+    format_pages,
+    format_table,
+    halves,
+    main,
+    summarize,
+)
 from benchmarks.make_readability_ground_truth import html_to_text
 from benchmarks.metrics import case_accuracy, shingle_prf, shingles
 from tests.helpers import READABILITY, needs_shared
@@ -49,3 +56,10 @@ def test_summarize_averages_pages_and_halves_split_sorted_ids():
     assert row["pages"] == 2 and row["f1"] == pytest.approx(0.7)
     assert row["precision"] == pytest.approx(0.75) and row["ms_per_page"] == pytest.approx(3.0)
     assert summarize(scores, set()) == {}
+
+
+def test_format_pages_lists_the_worst_page_first():
+    scores = {"pipeline": {"good": (1.0, 1.0, 1.0, 0.01), "bad": (0.5, 0.25, 1 / 3, 0.02)}}
+    lines = format_pages(scores).splitlines()
+    assert lines[1].split() == ["bad", "0.333", "0.500", "0.250", "20.0"]
+    assert lines[2].startswith("good") and len(lines) == 3
