@@ -32,6 +32,7 @@ SETTINGS = [
     ("whole text, 7 trials", None, None, None, 7),
     ("1000 chars, 7 trials", None, None, 1000, 7),
     ("500 chars, 3 trials", None, None, 500, 3),
+    ("500 / 3, else 1000 / 7", 500, 3, 1000, 7),
     ("300 / 3, else 1000 / 7", 300, 3, 1000, 7),
     ("200 / 3, else 1000 / 7", 200, 3, 1000, 7),
     ("200 / 2, else 1000 / 7", 200, 2, 1000, 7),
