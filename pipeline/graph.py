@@ -57,10 +57,14 @@ class ProcessDocuments(beam.PTransform):
                 | "CleanArticles" >> CleanArticlesWithTheirStatistics(options.min_words)
             )
         else:
-            statistics = extracted.main | "LearnCorpusStatistics" >> LearnCorpusStatistics(
+            # Cleaning waits for the run's statistics, so the extracted articles are stored
+            # between the two. Stored by a shuffle, they are spread evenly over the workers
+            # (the local runner splits other stored outputs by chunk, often unevenly).
+            articles = extracted.main | "SpreadArticles" >> beam.Reshuffle()
+            statistics = articles | "LearnCorpusStatistics" >> LearnCorpusStatistics(
                 options.boilerplate_min_docs, options.boilerplate_min_share
             )
-            cleaned = extracted.main | "CleanArticles" >> CleanArticles(
+            cleaned = articles | "CleanArticles" >> CleanArticles(
                 beam.pvalue.AsSingleton(statistics), options.min_words
             )
         enriched = cleaned.main | "EnrichMetadata" >> EnrichMetadata(self.ingested_at)
