@@ -11,14 +11,20 @@ Outputs (sources and licences in transforms/data/TRUECASE_SOURCES.md):
     uses it next to a name ("Mark Zuckerberg", "Stewart Island").
   * SCOWL (Debian's wamerican-large): words it spells only with capitals, for words spaCy's
     table is silent on.
+- transforms/data/truecase_names_en.tsv.gz, `lowercase word <TAB> given|surname`: the US
+  Census 1990 given names, and the Census surnames that are also rarer common words ("forte",
+  "parry"), from the PyPI package `names` 0.3.0 (MIT; the Census lists are public domain):
+  the truecaser capitalizes such a surname right after a given name ("Tom Forte").
 - transforms/data/truecase_phrases_en.tsv.gz, `lowercase phrase <TAB> casing`: multiword names
-  from WordNet 3.0 nouns ("new york" -> "New York", "white house" -> "White House") that word
-  casings alone would get wrong. WordNet also tells which common words are nouns (names are).
+  from WordNet 3.0 nouns ("new york" -> "New York", "white house" -> "White House"), and the
+  names its glosses use mid-sentence ("Civil War", "Department of Health"), that word casings
+  alone would get wrong. WordNet also tells which common words are nouns (names are).
 
     apt-get install wamerican-large wordnet-base
-    pip download --no-deps spacy-lookups-data==1.0.5   # build only; not a run-time dependency
+    pip download --no-deps spacy-lookups-data==1.0.5 names==0.3.0   # build only
     python scripts/build_truecase_stats.py /usr/share/dict/american-english-large \\
-        --spacy-lookups spacy_lookups_data-1.0.5-py2.py3-none-any.whl --wordnet /usr/share/wordnet
+        --spacy-lookups spacy_lookups_data-1.0.5-py2.py3-none-any.whl \\
+        --wordnet /usr/share/wordnet --names names-0.3.0.tar.gz
 """
 
 from __future__ import annotations
@@ -29,11 +35,21 @@ import json
 import math
 import pathlib
 import re
+import tarfile
 import zipfile
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "transforms" / "data"
 OUTPUT = DATA / "truecase_en.tsv.gz"
 PHRASES_OUTPUT = DATA / "truecase_phrases_en.tsv.gz"
+NAMES_OUTPUT = DATA / "truecase_names_en.tsv.gz"
+NAMES_LISTS = {
+    "given": ("names/dist.male.first", "names/dist.female.first"),
+    "surname": ("names/dist.all.last",),
+}
+# A surname that is also a common word ("hunt", "forte") is capitalized after a given name
+# only when it is a rarer word (spaCy log-probability below this): "Tom Forte", "Ellen
+# Fetter", but "Anna said", "John will".
+MAX_SURNAME_WORD_LOG_PROB = -10.0
 SPACY_PROBS = "spacy_lookups_data/data/en_lexeme_prob.json.gz"
 
 # A casing other than lowercase wins when it is more probable. Capitals at sentence starts
@@ -152,6 +168,41 @@ def wordnet_phrases(wordnet_dir: pathlib.Path) -> dict[str, str]:
     return phrases
 
 
+# A run of capitalized words inside a WordNet gloss (not opening it), joined by connectors:
+# "... the Department of Health and Human Services", "... in World War II".
+_GLOSS_RUN = re.compile(
+    r"(?<=[a-z0-9,;:(] )[A-Z][\w\-]*(?:(?: of| and| the| de| for)? [A-Z][\w\-]*)+"
+)
+MAX_PHRASE_WORDS = 4
+
+
+def wordnet_gloss_phrases(
+    wordnet_dir: pathlib.Path, casings: dict[str, str] | None = None
+) -> dict[str, str]:
+    """{lower phrase: casing} of the names WordNet's glosses and examples use mid-sentence
+    ("Civil War", "Department of Health"): every span of 2 to 4 words of a run of capitals
+    that starts and ends with a capital, and does not start inside the run with a common
+    word (`casings` maps it to itself): "Urban Development" is only a fragment of "Department
+    of Housing and Urban Development"."""
+    casings = casings or {}
+    phrases: dict[str, str] = {}
+    for name in ("data.noun", "data.verb", "data.adj", "data.adv"):
+        for line in (wordnet_dir / name).read_text(encoding="utf-8").splitlines():
+            if line.startswith(" ") or "|" not in line:  # licence header
+                continue
+            for run in _GLOSS_RUN.findall(line.split("|", 1)[1]):
+                words = run.split(" ")
+                for start in range(len(words)):
+                    for end in range(start + 2, min(len(words), start + MAX_PHRASE_WORDS) + 1):
+                        span = words[start:end]
+                        first = span[0].lower()
+                        if start > 0 and casings.get(first, first) == first:
+                            break
+                        if span[-1][0].isupper() and _is_name(span):
+                            phrases.setdefault(" ".join(span).lower(), " ".join(span))
+    return phrases
+
+
 def wordnet_nouns(wordnet_dir: pathlib.Path) -> frozenset[str]:
     """Lowercase single-word nouns of WordNet that are not also adverbs ("also", "luckily")."""
 
@@ -201,6 +252,36 @@ def combined_casings(
     return table, name_parts
 
 
+def census_names(path: pathlib.Path) -> dict[str, set[str]]:
+    """{"given": lowercase given names, "surname": lowercase surnames} from the `names` sdist."""
+    names: dict[str, set[str]] = {}
+    with tarfile.open(path) as archive:
+        for member in archive.getmembers():
+            for kind, suffixes in NAMES_LISTS.items():
+                if member.name.endswith(suffixes):
+                    text = archive.extractfile(member).read().decode("ascii")
+                    names.setdefault(kind, set()).update(
+                        line.split()[0].lower() for line in text.splitlines() if line.strip()
+                    )
+    return names
+
+
+def name_kinds(
+    names: dict[str, set[str]], table: dict[str, str], probs: dict[str, float]
+) -> dict[str, str]:
+    """{word: "given"} for every given name, {word: "surname"} for the surnames the table
+    leaves lowercase that are rarer words (the others are capitalized anyway)."""
+    kinds = {name: "given" for name in names.get("given", ()) if name.isalpha()}
+    for name in names.get("surname", ()):
+        if (
+            name not in kinds
+            and table.get(name) == name
+            and probs.get(name, -99.0) < MAX_SURNAME_WORD_LOG_PROB
+        ):
+            kinds[name] = "surname"
+    return kinds
+
+
 def read_spacy_probs(path: pathlib.Path) -> dict[str, float]:
     if path.suffix == ".whl":
         with zipfile.ZipFile(path) as wheel:
@@ -234,10 +315,13 @@ def main(argv=None) -> None:
     parser.add_argument("--wordnet", type=pathlib.Path, help="WordNet dict dir (data.noun)")
     parser.add_argument("--output", type=pathlib.Path, default=OUTPUT)
     parser.add_argument("--phrases-output", type=pathlib.Path, default=PHRASES_OUTPUT)
+    parser.add_argument("--names", type=pathlib.Path, help="the `names` 0.3.0 sdist (.tar.gz)")
+    parser.add_argument("--names-output", type=pathlib.Path, default=NAMES_OUTPUT)
     args = parser.parse_args(argv)
     words = args.word_list.read_text(encoding="utf-8").split()
-    if args.spacy_lookups:
-        table, name_parts = combined_casings(words, read_spacy_probs(args.spacy_lookups))
+    probs = read_spacy_probs(args.spacy_lookups) if args.spacy_lookups else {}
+    if probs:
+        table, name_parts = combined_casings(words, probs)
     else:
         table, name_parts = scowl_casings(words), {}
     if args.wordnet:
@@ -246,7 +330,11 @@ def main(argv=None) -> None:
         name_parts = {word: form for word, form in name_parts.items() if word in nouns}
     write_table(table, args.output, name_parts)
     if args.wordnet:
-        write_table(useful_phrases(wordnet_phrases(args.wordnet), table), args.phrases_output)
+        phrases = wordnet_gloss_phrases(args.wordnet, table)
+        phrases.update(wordnet_phrases(args.wordnet))  # a lemma's casing wins over a gloss's
+        write_table(useful_phrases(phrases, table), args.phrases_output)
+    if args.names:
+        write_table(name_kinds(census_names(args.names), table, probs), args.names_output)
 
 
 if __name__ == "__main__":

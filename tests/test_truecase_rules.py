@@ -148,3 +148,106 @@ def test_may_is_a_month_next_to_a_day_or_year():
     assert restore_case("talks on may 5 and in may 2016; it may rain.") == (
         "Talks on May 5 and in May 2016; it may rain."
     )
+
+
+def test_capitals_inside_names_make_common_words_name_parts_not_casings():
+    learned = best_casings(count_casings("He met President Bill Clinton in Ohio."))
+    assert "bill" not in learned  # one "Bill": a common word alone needs two
+    assert learned["+bill"] == "Bill"  # a name part, next to a name
+    assert restore_case("a new bill from bill gates.", learned) == ("A new bill from Bill Gates.")
+    # Learned name parts go after a name too; function words are never name parts.
+    assert restore_case("the vision pro launched.", {"vision": "Vision", "+pro": "Pro"}) == (
+        "The Vision Pro launched."
+    )
+    assert "+the" not in best_casings(count_casings("We saw Of The Year. Of The Year won."))
+    learned = {"playstation": "PlayStation", "+pro": "Pro"}
+    assert restore_case("the playstation 4 pro is out. pro players.", learned) == (
+        "The PlayStation 4 Pro is out. Pro players."  # a model number between
+    )
+    assert restore_case("he went pro in 2004.", learned) == "He went pro in 2004."
+
+
+def test_title_case_lines_teach_no_casings():
+    headline = "A Battle Against Winter Potholes\nCity crews said the Winter was hard."
+    assert "winter" not in best_casings(count_casings(headline))
+    names = "Zorvath Kelmaro met Quelvaro Brindt in Da Nang.\nKelmaro left."
+    learned = best_casings(count_casings(names))
+    assert learned["kelmaro"] == "Kelmaro"  # a sentence full of names, not a title
+
+
+def test_surnames_that_are_common_words_follow_a_given_name():
+    assert restore_case("analyst tom forte said so. later forte added: a forte of his.") == (
+        "Analyst Tom Forte said so. Later Forte added: a forte of his."
+    )
+    # Frequent words that are also surnames stay common: "said", "will".
+    assert restore_case("then anna said that tom will go.") == ("Then Anna said that Tom will go.")
+
+
+def test_units_glued_to_numbers_keep_their_symbol_casing():
+    assert restore_case("a 4k tv with 12gb and a 3ghz chip, 5km away at 10am on the 2nd.") == (
+        "A 4K TV with 12GB and a 3GHz chip, 5km away at 10am on the 2nd."
+    )
+
+
+def test_government_bodies_named_by_their_field():
+    assert restore_case("the department of conservation said on monday.") == (
+        "The Department of Conservation said on Monday."
+    )
+    assert restore_case("the ministry of defence, which denied it.") == (
+        "The Ministry of Defence, which denied it."
+    )
+    # Not after "a", nor when the words after "of" run on into the clause.
+    assert restore_case("a department of ten staff.") == "A department of ten staff."
+    assert restore_case("the department of ten people works well.") == (
+        "The department of ten people works well."
+    )
+
+
+def test_newspaper_heads_after_a_place_name():
+    assert restore_case("she told the new york times and the chicago tribune.") == (
+        "She told the New York Times and the Chicago Tribune."
+    )
+    assert restore_case("hard times in the journal.") == "Hard times in the journal."
+    assert restore_case("a facebook post.") == "A Facebook post."
+
+
+def test_us_after_an_article_or_opening_a_sentence_is_the_country():
+    assert restore_case("the us economy grew, a us official told us. us troops left.") == (
+        "The US economy grew, a US official told us. US troops left."
+    )
+    assert restore_case("give it to us.\nus, too.") == "Give it to us.\nUs, too."
+
+
+def _build_script():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "scripts" / "build_truecase_stats.py"
+    spec = importlib.util.spec_from_file_location("build_truecase_stats", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_takes_names_from_wordnet_glosses_not_their_fragments(tmp_path):
+    gloss = (
+        "00000001 03 n 01 agency 0 000 | a part of the Department of Housing and Urban "
+        'Development; "he served in World War II"\n'
+    )
+    (tmp_path / "data.noun").write_text("  licence header\n" + gloss)
+    for name in ("data.verb", "data.adj", "data.adv"):
+        (tmp_path / name).write_text("")
+    casings = {word: word for word in "department housing urban development world war".split()}
+    phrases = _build_script().wordnet_gloss_phrases(tmp_path, casings)
+    assert phrases["department of housing"] == "Department of Housing"
+    assert phrases["world war ii"] == "World War II" and phrases["world war"] == "World War"
+    assert "urban development" not in phrases  # starts inside a longer name with a common word
+    assert restore_case("he fought in world war ii.") == "He fought in World War II."
+
+
+def test_build_keeps_surnames_that_are_rarer_words_only():
+    names = {"given": {"tom", "anna"}, "surname": {"forte", "said", "zuckerberg"}}
+    table = {"forte": "forte", "said": "said", "tom": "Tom"}
+    probs = {"forte": -13.9, "said": -7.3}
+    kinds = _build_script().name_kinds(names, table, probs)
+    assert kinds == {"tom": "given", "anna": "given", "forte": "surname"}

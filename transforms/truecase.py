@@ -8,7 +8,14 @@ with `merge_casings` and reduced to one form per word by `best_casings`.
 Some words are cased by the phrase they are in ("New York" but "new", "White House" but
 "white"): phrases come from a packaged table (`truecase_phrases_en.tsv.gz`, WordNet's multiword
 names) and from runs of capitalized words in the cased articles, counted by `count_casings`
-under keys with a space ("white house") next to the single words.
+under keys with a space ("white house") next to the single words. A common word the run's
+articles capitalize inside such runs ("Bill" in "President Bill Clinton") is learned as a
+name part: capitalized next to a name ("Bill Gates"), not alone ("a new bill") unless the
+evidence for it alone is strong. Title-case lines (headlines, menus) teach nothing.
+
+Context rules: titles before names, name parts before names, months next to days or years,
+"the us" -> "the US", units after numbers ("12GB"), and census surnames that are common words
+after a given name ("Tom Forte", `truecase_names_en.tsv.gz`), then all over the article.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from importlib import resources
 
 STATS_FILE = "truecase_en.tsv.gz"
 PHRASES_FILE = "truecase_phrases_en.tsv.gz"
+NAMES_FILE = "truecase_names_en.tsv.gz"
 MAX_PHRASE_WORDS = 4
 
 # A dotted abbreviation ("u.s.", "a.m.") or a word with inner apostrophes/hyphens.
@@ -94,12 +102,35 @@ _CAPITALIZED_RUN = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w\-]*(?:(?: of)? [A-Z][\
 # count_casings keeps the counts of lowercase forms in one Counter under this key (one C-level
 # update instead of a Counter per word); merge_casings merges it like any other entry.
 LOWERCASE_FORMS = ""
+# Marks a learned name part: a common word the run capitalized inside runs of capitals ("Pro"
+# in "Vision Pro", "State" in "Florida State University"), capitalized next to a name only.
+# count_casings counts such sightings under "+Form" next to "Form" (so that they travel with
+# the word's entry); best_casings returns the name part under the key "+word". No token
+# holds the character.
+NAME_PART_PREFIX = "+"
+
+
+# A line whose content words are (almost) all capitalized is a headline, a menu or a caption
+# in title case ("A Battle Against Winter"): its capitals say nothing about the words. A
+# sentence full of names still has lowercase verbs ("Putin met Trump in Da Nang").
+_TITLE_CASE_MIN_WORDS = 3
+_TITLE_CASE_SHARE = 0.9
+_CONTENT_WORD = re.compile(r"[^\W\d_][\w'\-]{2,}")
+
+
+def _is_title_case(line: str) -> bool:
+    words = [word for word in _CONTENT_WORD.findall(line) if word.lower() not in _FUNCTION_WORDS]
+    if len(words) < _TITLE_CASE_MIN_WORDS:
+        return False
+    capitalized = sum(word[0].isupper() for word in words)
+    return capitalized >= _TITLE_CASE_SHARE * len(words)
 
 
 def count_casings(text: str) -> dict[str, Counter]:
     """{lowercase word: Counter(casing -> count)} for the words text capitalizes somewhere
     (sentence-initial words not counted), {lowercase phrase: Counter(casing -> count)} for
     adjacent capitalized words, and {LOWERCASE_FORMS: Counter(word -> count)} for the rest."""
+    text = "\n".join(line for line in text.split("\n") if not _is_title_case(line))
     tokens = Counter(_TOKEN.findall(text))
     tokens.subtract(_SENTENCE_INITIAL_TOKEN.findall(text))
     counts: dict[str, Counter] = {LOWERCASE_FORMS: tokens}
@@ -111,9 +142,19 @@ def count_casings(text: str) -> dict[str, Counter]:
                 counts[lower][token] = count
             else:
                 counts[lower] = Counter({token: count})
+    in_run: Counter = Counter()
     for run in _CAPITALIZED_RUN.findall(text):
-        for phrase in _adjacent_pairs(run.split(" ")):
+        words = run.split(" ")
+        in_run.update(word for word in words if word not in _CONNECTORS)
+        for phrase in _adjacent_pairs(words):
             counts.setdefault(phrase.lower(), Counter())[phrase] += 1
+    # A capitalized word's sightings inside a run of capitals ("Bill" in "President Bill
+    # Clinton", "States" in "United States"), next to its count, under NAME_PART_PREFIX + form:
+    # for a common word, such a capital is the phrase's, not the word's.
+    for word, count in in_run.items():
+        forms = counts.get(word.lower())
+        if forms is not None and word in forms:
+            forms[NAME_PART_PREFIX + word] = count
     return counts
 
 
@@ -160,8 +201,11 @@ def best_casings(counts: dict[str, Counter], min_count: int = 1) -> dict[str, st
     packaged = packaged_casings()
     lowercase_counts = counts.get(LOWERCASE_FORMS, Counter())
     best: dict[str, str] = {}
-    for word, forms in counts.items():
+    for word, all_forms in counts.items():
         if word == LOWERCASE_FORMS:
+            continue
+        forms = {form: n for form, n in all_forms.items() if form[:1] != NAME_PART_PREFIX}
+        if not forms:
             continue
         form, count = max(forms.items(), key=lambda item: (item[1], item[0] == word))
         lowercase_count = lowercase_counts.get(word, 0) + forms.get(word, 0)
@@ -173,6 +217,13 @@ def best_casings(counts: dict[str, Counter], min_count: int = 1) -> dict[str, st
             if count < STRONG_EVIDENCE_COUNT and all(packaged.get(part) == part for part in parts):
                 continue
         elif packaged.get(word) == word:
+            # A capital inside a run of capitals ("Bill" in "President Bill Clinton") makes
+            # the word a name part, capitalized next to a name; alone it needs the strong
+            # evidence below. (Not counting such capitals there too was tried: worse on both
+            # benchmark sets, the run's topics capitalize the same words alone.)
+            in_run = all_forms.get(NAME_PART_PREFIX + form, 0)
+            if in_run >= min_count and word not in _FUNCTION_WORDS:
+                best[NAME_PART_PREFIX + word] = form
             if count < STRONG_EVIDENCE_COUNT or count < STRONG_EVIDENCE_SHARE * (
                 sum(forms.values()) + lowercase_count
             ):
@@ -197,6 +248,18 @@ def packaged_name_parts() -> dict[str, str]:
 def packaged_phrases() -> dict[str, str]:
     """The shipped {lowercase phrase: casing} table of multiword names."""
     return _read_table(PHRASES_FILE)[0]
+
+
+@lru_cache(maxsize=1)
+def packaged_names() -> dict[str, str]:
+    """{lowercase word: "given" or "surname"}: given names, and surnames that are also common
+    words ("forte"), from the shipped census lists."""
+    return _read_table(NAMES_FILE)[0]
+
+
+@lru_cache(maxsize=1)
+def _packaged_surnames() -> frozenset[str]:
+    return frozenset(word for word, kind in packaged_names().items() if kind == "surname")
 
 
 @lru_cache(maxsize=1)
@@ -239,10 +302,21 @@ def _case_token(token: str, learned: dict[str, str], packaged: dict[str, str]) -
         return token.upper()  # u.s. -> U.S., u.n. -> U.N.
     if lower == "i" or lower.startswith("i'"):
         return "I" + token[1:]
+    quantity = _QUANTITY.fullmatch(lower)
+    if quantity and quantity.group(2) in _UNITS:
+        return quantity.group(1) + _UNITS[quantity.group(2)]  # "12gb" -> "12GB"
     if packaged and _is_unknown_name(lower, packaged):
         return _capitalize(token)
     return token
 
+
+# A number glued to a unit symbol whose casing is fixed by the SI and by usage: "12gb" ->
+# "12GB", "3ghz" -> "3GHz", "4k" -> "4K" (the resolution). "5km", "10am", "2nd" stay.
+_QUANTITY = re.compile(r"(\d+)([a-z]+)")
+_UNITS = {
+    unit.lower(): unit
+    for unit in "KB MB GB TB PB Hz kHz MHz GHz kW MW GW kWh MWh GWh mAh K MP".split()
+}
 
 # The packaged table holds every word of a big vocabulary: a word missing from it is most
 # likely a rare name ("besecker", "mnangagwa"), unless it is made of known words.
@@ -360,13 +434,19 @@ def _case_phrases(lowers: list[str], spaced: list[bool], cased: list[list], lear
 
 
 def _capitalize_name_parts(
-    cased: list[list], lowers: list[str], spaced: list[bool], name_parts: dict[str, str]
+    cased: list[list],
+    lowers: list[str],
+    spaced: list[bool],
+    name_parts: dict[str, str],
+    learned: dict[str, str],
 ) -> None:
     """A common word often part of a name is capitalized before a name: "mark zuckerberg" ->
     "Mark Zuckerberg", "lake michigan" -> "Lake Michigan". Names are the words the tables
-    capitalized. Not after one: "the NATO summit", "the Moscow court" stay lowercase."""
+    capitalized. Not after one: "the NATO summit", "the Moscow court" stay lowercase.
+    A name part learned from the run's articles goes before or after a name ("vision pro"
+    -> "Vision Pro" when the run wrote "Pro" inside names)."""
     for index in range(len(lowers) - 2, -1, -1):
-        part = name_parts.get(lowers[index])
+        part = name_parts.get(lowers[index]) or learned.get(NAME_PART_PREFIX + lowers[index])
         following = cased[index + 1][0]
         if (
             part is not None
@@ -377,6 +457,123 @@ def _capitalize_name_parts(
             and not cased[index][0][:1].isupper()
         ):
             cased[index][0] = part + cased[index][0][len(part) :]
+    if not learned:
+        return
+    for index in range(1, len(lowers)):
+        part = learned.get(NAME_PART_PREFIX + lowers[index])
+        if part is None or not spaced[index - 1] or cased[index][0][:1].isupper():
+            continue
+        name = index - 1
+        if lowers[name].isdigit() and name > 0 and spaced[name - 1]:
+            name -= 1  # a model number between: "PlayStation 4 Pro"
+        previous = cased[name][0]
+        # A sentence's first word is no name.
+        if previous[:1].isupper() and len(previous) > 1 and not cased[name][1]:
+            cased[index][0] = part + cased[index][0][len(part) :]
+
+
+_ARTICLES = frozenset(["a", "an", "the"])
+
+
+def _capitalize_surnames(
+    cased: list[list], lowers: list[str], spaced: list[bool], names: dict[str, str]
+) -> list[str]:
+    """A surname that is also a common word is capitalized after a capitalized given name:
+    "tom forte" -> "Tom Forte" ("forte" is a word, "Forte" a census surname). Returns the
+    surnames capitalized, which the caller capitalizes in the rest of the article too."""
+    found = []
+    for index in range(1, len(lowers)):
+        word = lowers[index]
+        if (
+            names.get(word) == "surname"
+            and spaced[index - 1]
+            and names.get(lowers[index - 1]) == "given"
+            and cased[index - 1][0][:1].isupper()
+            and not cased[index][0][:1].isupper()
+        ):
+            cased[index][0] = _capitalize(cased[index][0])
+            found.append(word)
+    return found
+
+
+# Bodies named "<body> of <field>" ("the department of conservation", "the ministry of
+# defence"): the body and its one to three field words are a name, when the phrase ends
+# where a clause goes on (a function word, a reporting verb, punctuation).
+_GOVERNMENT_BODIES = frozenset(["department", "ministry", "bureau"])
+_MAX_FIELD_WORDS = 3
+_CLAUSE_WORDS = _FUNCTION_WORDS | frozenset(
+    "said says told added announced reported would will could should can may might has have "
+    "had did does do who which when where after before during over into about".split()
+)
+
+
+def _capitalize_government_bodies(cased: list[list], lowers: list[str], spaced: list[bool]) -> None:
+    """ "the department of conservation said" -> "the Department of Conservation said"; "a
+    department of ten people works" stays (the field runs on)."""
+    count = len(lowers)
+    for index in range(count - 2):
+        if (
+            lowers[index] not in _GOVERNMENT_BODIES
+            or lowers[index + 1] != "of"
+            or not (spaced[index] and spaced[index + 1])
+            or not (index == 0 or lowers[index - 1] == "the" or cased[index - 1][0][:1].isupper())
+        ):
+            continue
+        end = index + 2
+        while (
+            end < count
+            and end - index - 2 < _MAX_FIELD_WORDS
+            and lowers[end].isalpha()
+            and lowers[end] not in _CLAUSE_WORDS
+            and spaced[end - 1]
+        ):
+            end += 1
+        if end == index + 2 or not (
+            end == count or lowers[end] in _CLAUSE_WORDS or not spaced[end - 1]
+        ):
+            continue
+        for position in (index, *range(index + 2, end)):
+            if cased[position][0].islower():
+                cased[position][0] = _capitalize(cased[position][0])
+
+
+# Newspapers are named "<place> <head>": "the new york times", "the chicago tribune". ("Post"
+# is no such head: "a Facebook post".)
+_PUBLICATION_HEADS = frozenset(
+    "times journal herald tribune gazette chronicle telegraph inquirer".split()
+)
+
+
+def _capitalize_publications(cased: list[list], lowers: list[str], spaced: list[bool]) -> None:
+    for index in range(1, len(lowers)):
+        previous = cased[index - 1][0]
+        if (
+            lowers[index] in _PUBLICATION_HEADS
+            and spaced[index - 1]
+            and previous[:1].isupper()
+            and len(previous) > 1
+            and cased[index][0].islower()
+        ):
+            cased[index][0] = _capitalize(cased[index][0])
+
+
+# Pronouns that are an acronym after an article ("the us" is never the pronoun) or opening a
+# sentence before another word (the object pronoun seldom opens one).
+_ACRONYMS_AFTER_ARTICLES = {"us": "US"}
+
+
+def _capitalize_acronyms_after_articles(
+    cased: list[list], lowers: list[str], spaced: list[bool]
+) -> None:
+    """The US: "the us economy", "a us official", "us troops left." ("told us" stays)."""
+    for index, lower in enumerate(lowers):
+        acronym = _ACRONYMS_AFTER_ARTICLES.get(lower)
+        if acronym is None or not cased[index][0].islower():
+            continue
+        after_article = index > 0 and lowers[index - 1] in _ARTICLES
+        opens_sentence = cased[index][1] and index + 1 < len(lowers) and spaced[index]
+        if after_article or opens_sentence:
+            cased[index][0] = acronym + cased[index][0][len(acronym) :]
 
 
 _MONTHS = frozenset(
@@ -401,9 +598,10 @@ def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
     # Learned casings win; looked up before the packaged table rather than merged into a
     # copy of it (300k entries) on every call.
     learned = learned or {}
-    packaged, name_parts = packaged_casings(), packaged_name_parts()
+    packaged, name_parts, names = packaged_casings(), packaged_name_parts(), packaged_names()
     token_forms: dict[str, str] = {}  # an article repeats its words
-    out_lines = []
+    lines = []
+    surnames: set[str] = set()  # common words this article uses as surnames
     for line in text.split("\n"):
         words = _word_tokens(line)
         cased = []
@@ -415,15 +613,37 @@ def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
         lowers = [_without_possessive(token.lower()) for _s, _e, token, _i in words]
         spaced = [line[words[i][1] : words[i + 1][0]] == " " for i in range(len(words) - 1)]
         _case_phrases(lowers, spaced, cased, learned)
-        _capitalize_name_parts(cased, lowers, spaced, name_parts)
-        _capitalize_months_in_dates(cased, lowers)
+        _capitalize_name_parts(cased, lowers, spaced, name_parts, learned)
+        # The rarer rules run only on lines holding one of their words (set look-ups in C).
+        present = set(lowers)
+        if not present.isdisjoint(_MONTHS):
+            _capitalize_months_in_dates(cased, lowers)
+        if not present.isdisjoint(_GOVERNMENT_BODIES):
+            _capitalize_government_bodies(cased, lowers, spaced)
+        if not present.isdisjoint(_PUBLICATION_HEADS):
+            _capitalize_publications(cased, lowers, spaced)
+        if not present.isdisjoint(_ACRONYMS_AFTER_ARTICLES):
+            _capitalize_acronyms_after_articles(cased, lowers, spaced)
+        if not present.isdisjoint(_packaged_surnames()):
+            surnames.update(_capitalize_surnames(cased, lowers, spaced, names))
         _capitalize_titles_before_names(cased)
+        lines.append((line, words, cased, lowers))
+    out_lines = []
+    for line, words, cased, lowers in lines:
         pieces = []
         previous_end = 0
-        for (start, end, _token, initial), (form, _) in zip(words, cased, strict=True):
+        previous_lower = ""
+        for (start, end, _token, initial), (form, _), lower in zip(
+            words, cased, lowers, strict=True
+        ):
             pieces.append(line[previous_end:start])
-            pieces.append(_capitalize(form) if initial else form)
-            previous_end = end
+            # "said tom forte. ... forte added": the article's surname everywhere, but for the
+            # common word after an article ("a forte").
+            capital = initial or (
+                surnames and lower in surnames and form == lower and previous_lower not in _ARTICLES
+            )
+            pieces.append(_capitalize(form) if capital else form)
+            previous_end, previous_lower = end, lower
         pieces.append(line[previous_end:])
         out_lines.append("".join(pieces))
     return "\n".join(out_lines)
