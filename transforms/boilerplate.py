@@ -56,15 +56,14 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
         return line, None
     fired = None
     for rule in rules:
-        if rule.kind == "suffix":
-            cut = rule.pattern.sub("", stripped)
-            if cut != stripped:
-                stripped, fired = cut.strip(), rule.rule_id
+        # search() first: most lines end with no suffix, and sub() costs more to find that out.
+        if rule.kind == "suffix" and rule.pattern.search(stripped):
+            stripped, fired = rule.pattern.sub("", stripped).strip(), rule.rule_id
     unmarked = _LIST_MARKER.sub("", stripped)
+    # Each form once: most lines have no list marker.
+    forms = (stripped,) if unmarked == stripped else (stripped, unmarked)
     for rule in rules:
-        if rule.kind in ("line", "tail") and (
-            rule.pattern.fullmatch(stripped) or rule.pattern.fullmatch(unmarked)
-        ):
+        if rule.kind != "suffix" and any(rule.pattern.fullmatch(form) for form in forms):
             return "", rule.rule_id
     return (stripped, fired) if fired else (line, None)
 
