@@ -1,8 +1,8 @@
 """Throughput: documents per second per core, against the cost of the libraries we call.
 
     .venv/bin/python benchmarks/throughput.py [--n 2000] [--corpus html|text|both]
-        [--skip-multi] [--skip-memory] [--memory-n 500] [--workers 2] [--json FILE]
-        [--sources K] [--work-dir benchmarks/_work]
+        [--skip-multi] [--skip-memory] [--skip-beam-only] [--memory-n 500] [--workers 2]
+        [--json FILE] [--sources K] [--work-dir benchmarks/_work]
 
 For each corpus (see benchmarks/throughput_corpus.py for how N distinct documents are made),
 one table, every run a separate process measured from outside (wall time includes startup):
@@ -15,6 +15,9 @@ one table, every run a separate process measured from outside (wall time include
 - pipeline Nw: the same with `--direct_num_workers N --direct_running_mode multi_processing`;
 - pipeline 1w at --memory-n documents: is peak memory flat in N? Its time also gives the
   marginal rate (startup excluded): (N - memory_n) / (wall(N) - wall(memory_n)).
+- beam only 1w (and at --memory-n): the same pipeline with every library call and cleaning
+  step replaced by a trivial one: what Beam's local runner, reading, dedup and writing cost
+  alone, and how its memory grows with N.
 
 Memory: `peak RSS` is the peak of the sum of the RSS of the process and all its descendants,
 sampled every SAMPLE_SECONDS; `HWM` lists each process's own high-water mark (VmHWM), main
@@ -56,6 +59,7 @@ GOAL_FLOOR_RATIO = 0.9
 GOAL_MEMORY_GROWTH = 0.10  # "flat": at most this much more peak RSS at N than at memory_n
 GOAL_SPEEDUP = 1.8
 GOAL_TEXT_DOCS_PER_CORE = 500
+BEAM_ONLY = "beam only 1w"
 
 
 # ---------------------------------------------------------------- the floor (a child process)
@@ -140,6 +144,25 @@ def floor_loop(paths: list[str], output_file: str, settings: dict) -> dict:
         )
     pq.write_table(pa.Table.from_pylist(rows), output_file, compression="zstd")
     return {"rows": len(rows), "empty": empty, "loop_seconds": time.perf_counter() - started}
+
+
+def beam_only(argv: list[str]) -> None:
+    """The pipeline with every per-document library call and cleaning step replaced by a
+    trivial one (text kept as read, no language, no statistics): what the runner, reading,
+    dedup and writing cost on their own."""
+    from pipeline import graph
+    from transforms import clean, corpus_stats, enrich, extract
+    from transforms.html_extract import HtmlArticle
+
+    extract.extract_html = lambda payload, url=None: HtmlArticle(
+        text=payload.decode("utf-8", errors="replace"), url=url
+    )
+    clean.clean_article = lambda article, statistics=None, min_words=0: article
+    enrich.detect_language = lambda text: ("und", None)
+    corpus_stats.count_casings = lambda text: {}
+    corpus_stats.short_line_fingerprints = lambda text: set()
+    summary = graph.run(argv)
+    sys.exit(0 if summary["balanced"] else 1)
 
 
 # ---------------------------------------------------------------- measuring a process tree
@@ -303,11 +326,18 @@ def run_floor(corpus: str, paths: list[Path], out_dir: Path) -> RunResult:
 
 
 def run_pipeline(
-    corpus: str, label: str, docs_dir: Path, docs: int, out_dir: Path, extra: list[str]
+    corpus: str,
+    label: str,
+    docs_dir: Path,
+    docs: int,
+    out_dir: Path,
+    extra: list[str],
+    beam_alone: bool = False,
 ) -> RunResult:
     shutil.rmtree(out_dir, ignore_errors=True)
     load = os.getloadavg()[0]
-    command = [sys.executable, "-m", "pipeline", "--input", str(docs_dir), "--output", str(out_dir)]
+    entry = [str(Path(__file__).resolve()), "beam-only"] if beam_alone else ["-m", "pipeline"]
+    command = [sys.executable, *entry, "--input", str(docs_dir), "--output", str(out_dir)]
     measured = run_measured([*command, *extra], out_dir.parent)
     if measured.returncode != 0:
         _fail(label, measured)
@@ -357,6 +387,15 @@ def benchmark_corpus(corpus: str, args) -> list[RunResult]:
         small_out = args.work_dir / f"out-{corpus}-{args.memory_n}" / "1w"
         label = f"pipeline 1w n={args.memory_n}"
         results.append(run_pipeline(corpus, label, small_docs, args.memory_n, small_out, []))
+    if not args.skip_beam_only:
+        label = BEAM_ONLY
+        results.append(run_pipeline(corpus, label, docs_dir, args.n, out / "beam", [], True))
+        if not args.skip_memory and args.memory_n < args.n:
+            label = f"{BEAM_ONLY} n={args.memory_n}"
+            small_out = args.work_dir / f"out-{corpus}-{args.memory_n}" / "beam"
+            results.append(
+                run_pipeline(corpus, label, small_docs, args.memory_n, small_out, [], True)
+            )
     return results
 
 
@@ -449,6 +488,21 @@ def goal_lines(results: list[RunResult], n: int, memory_n: int, workers: int) ->
                 f"1w marginal rate (startup excluded): {marginal:.1f} docs/s; "
                 f"implied fixed cost {startup:.1f} s"
             )
+    beam = by_label.get(BEAM_ONLY)
+    if beam:
+        lines.append(
+            f"{BEAM_ONLY}: {beam.docs_per_second:.1f} docs/s, {beam.measured.peak_rss_mb:.0f} MB "
+            "peak: the runner, reading, dedup and writing, with no cleaning and no library call"
+        )
+        small_beam = by_label.get(f"{BEAM_ONLY} n={memory_n}")
+        if small_beam:
+            growth = beam.measured.peak_rss_mb / small_beam.measured.peak_rss_mb - 1
+            per_doc = (beam.measured.peak_rss_mb - small_beam.measured.peak_rss_mb) / (n - memory_n)
+            lines.append(
+                f"{BEAM_ONLY} memory: {small_beam.measured.peak_rss_mb:.0f} MB at n={memory_n}, "
+                f"{beam.measured.peak_rss_mb:.0f} MB at n={n} ({growth:+.0%}, "
+                f"{1024 * per_doc:.0f} KB per document)"
+            )
     if corpus == "text":
         per_core = single.docs_per_cpu_second
         lines.append(
@@ -474,6 +528,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-multi", action="store_true", help="no multi-process run")
     parser.add_argument("--skip-memory", action="store_true", help="no run at --memory-n")
     parser.add_argument("--memory-n", type=int, default=500, help="smaller N of the memory check")
+    parser.add_argument(
+        "--skip-beam-only", action="store_true", help="no run of the pipeline without its steps"
+    )
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument(
         "--sources", type=int, help="use only the first K source documents (more copies of each)"
@@ -491,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         paths = Path(argv[1]).read_text().splitlines()
         print(json.dumps(floor_loop(paths, argv[2], json.loads(argv[3]))))
         return 0
+    if argv[:1] == ["beam-only"]:  # beam-only --input DOCS --output OUT
+        beam_only(argv[1:])
     args = parse_args(argv)
     print(f"nproc {os.cpu_count()}  load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     corpora = ("html", "text") if args.corpus == "both" else (args.corpus,)

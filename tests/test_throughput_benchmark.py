@@ -12,7 +12,14 @@ from tests.helpers import REPO, SEEDS, needs_shared
 from transforms.enrich import detect_language
 
 N, SOURCES, MEMORY_N = 6, 2, 3  # 3 copies of each of 2 documents: copies must stay distinct
-RUNS = ["floor", "pipeline 1w", "pipeline 2w", f"pipeline 1w n={MEMORY_N}"]
+RUNS = [
+    "floor",
+    "pipeline 1w",
+    "pipeline 2w",
+    f"pipeline 1w n={MEMORY_N}",
+    "beam only 1w",
+    f"beam only 1w n={MEMORY_N}",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +55,7 @@ def test_table_has_every_run_and_column(benchmark, corpus):
     assert "goal 1w >= 0.9 x floor" in section
     assert "goal 2w >= 1.8 x 1w" in section
     assert "memory: peak RSS" in section and f"at n={MEMORY_N}" in section
+    assert "beam only 1w memory:" in section and "KB per document" in section
     assert ("goal text >= 500 docs/s per core" in section) == (corpus == "text")
 
 

@@ -119,11 +119,23 @@ _CONTENT_WORD = re.compile(r"[^\W\d_][\w'\-]{2,}")
 
 
 def _is_title_case(line: str) -> bool:
-    words = [word for word in _CONTENT_WORD.findall(line) if word.lower() not in _FUNCTION_WORDS]
+    words = _CONTENT_WORD.findall(line)
     if len(words) < _TITLE_CASE_MIN_WORDS:
         return False
-    capitalized = sum(word[0].isupper() for word in words)
-    return capitalized >= _TITLE_CASE_SHARE * len(words)
+    # Prose shows itself within a few words: stop once too many are lowercase for any share
+    # of content words to be capitalized enough (every line is checked, most are prose).
+    max_lowercase = len(words) - _TITLE_CASE_SHARE * len(words)  # as the final test rounds
+    content = lowercase = 0
+    for word in words:
+        if word.lower() in _FUNCTION_WORDS:
+            continue
+        content += 1
+        if not word[0].isupper():
+            lowercase += 1
+            if lowercase > max_lowercase:
+                return False
+    capitalized = content - lowercase
+    return content >= _TITLE_CASE_MIN_WORDS and capitalized >= _TITLE_CASE_SHARE * content
 
 
 def count_casings(text: str) -> dict[str, Counter]:
