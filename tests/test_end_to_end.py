@@ -275,3 +275,20 @@ def test_learned_boilerplate_is_reported_per_source(tmp_path):
     texts = dict(query(output, "select source_uri, text from ARTICLES"))
     assert all(template not in text for uri, text in texts.items() if "/wire/" in uri)
     assert template in texts[str(blog / "only.txt")]
+
+
+@pytest.mark.parametrize(
+    ("argv", "spread"),
+    [
+        ([], False),
+        (["--direct_num_workers", "2"], True),
+        (["--direct_num_workers", "0"], True),  # one per core
+        (["--runner", "DataflowRunner", "--direct_num_workers", "2"], False),
+    ],
+)
+def test_articles_are_spread_only_over_several_local_workers(argv, spread):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.graph import several_local_workers
+
+    assert several_local_workers(PipelineOptions(argv)) is spread
