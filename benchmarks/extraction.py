@@ -28,6 +28,7 @@ from benchmarks.make_readability_ground_truth import build as readability_ground
 from benchmarks.metrics import shingle_prf
 from transforms.clean import clean_article
 from transforms.extract import extract_article
+from transforms.html_extract import TRAFILATURA_OPTIONS, extract_html
 from transforms.records import FORMAT_HTML, PipelineError, RawDocument
 
 
@@ -40,11 +41,38 @@ def pipeline_text(html: bytes, url: str | None) -> str:
         return ""
 
 
+def pipeline_extraction_text(html: bytes, url: str | None) -> str:
+    """The pipeline's trafilatura call alone (its settings and retry), before cleaning."""
+    try:
+        return extract_html(html, url=url or None).text
+    except PipelineError:
+        return ""
+
+
 def plain_trafilatura_text(html: bytes, url: str | None) -> str:
     return trafilatura.extract(html, url=url or None) or ""
 
 
-EXTRACTORS = {"pipeline": pipeline_text, "trafilatura.extract": plain_trafilatura_text}
+def trafilatura_defaults_with_metadata(html: bytes, url: str | None) -> str:
+    """The obvious way to get what the pipeline needs: trafilatura's defaults (fallback
+    extractors on every page) with its metadata."""
+    document = trafilatura.bare_extraction(
+        html, url=url or None, with_metadata=True, **UNCHANGED_OPTIONS
+    )
+    return (document.text if document else "") or ""
+
+
+# Options of the pipeline's call that are not about speed: the same in both trafilatura rows.
+UNCHANGED_OPTIONS = {
+    key: value for key, value in TRAFILATURA_OPTIONS.items() if key not in ("fast", "with_metadata")
+}
+
+EXTRACTORS = {
+    "pipeline": pipeline_text,
+    "pipeline extraction": pipeline_extraction_text,
+    "trafilatura.extract": plain_trafilatura_text,
+    "defaults + metadata": trafilatura_defaults_with_metadata,
+}
 
 
 def read_page(pages: pathlib.Path, page_id: str) -> bytes | None:
@@ -62,16 +90,23 @@ def read_page(pages: pathlib.Path, page_id: str) -> bytes | None:
 def score_pages(pages: pathlib.Path, truth: dict[str, dict], limit: int | None = None) -> dict:
     """{extractor: {page_id: (precision, recall, f1, seconds)}} for the pages found."""
     scores: dict[str, dict[str, tuple]] = {name: {} for name in EXTRACTORS}
+    loaded = []
     for page_id in sorted(truth)[:limit]:
         html = read_page(pages, page_id)
-        if html is None:
-            continue
-        expected, url = truth[page_id]["articleBody"], truth[page_id].get("url")
+        if html is not None:
+            loaded.append((page_id, html, truth[page_id].get("url")))
+    for page_id, html, url in loaded:
+        expected = truth[page_id]["articleBody"]
         for name, extract in EXTRACTORS.items():
+            scores[name][page_id] = shingle_prf(extract(html, url), expected)
+    # Timed in a second pass, one extractor over every page at a time: the first extraction
+    # of a page warms caches (htmldate's) that later ones reuse, so in the scoring pass the
+    # extractor that runs first would pay for the others.
+    for name, extract in EXTRACTORS.items():
+        for page_id, html, url in loaded:
             started = time.perf_counter()
-            text = extract(html, url)
-            seconds = time.perf_counter() - started
-            scores[name][page_id] = (*shingle_prf(text, expected), seconds)
+            extract(html, url)
+            scores[name][page_id] = (*scores[name][page_id], time.perf_counter() - started)
     return scores
 
 

@@ -41,11 +41,16 @@ def test_html_to_text_puts_blocks_on_lines():
 @needs_shared
 def test_benchmark_runs_on_three_pages(capsys):
     results = main(["--readability", str(READABILITY), "--limit", "3", "--halves"])
-    assert set(results) == {"pipeline", "trafilatura.extract"}
+    assert set(results) == {
+        "pipeline",
+        "pipeline extraction",
+        "trafilatura.extract",
+        "defaults + metadata",
+    }
     assert all(row["pages"] == 3 and 0 <= row["f1"] <= 1 for row in results.values())
     out = capsys.readouterr().out
     assert "pipeline" in out and "second half" in out
-    assert format_table(results).count("\n") == 2
+    assert format_table(results).count("\n") == 4
     assert evaluate(READABILITY, {}, None) == {}
 
 
