@@ -123,7 +123,8 @@ def main(argv=None) -> list[list[str]]:
     header = ["setting", "articles", "inner starts", "ms/article"]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
     return rows
 
 
