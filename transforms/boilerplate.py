@@ -60,11 +60,16 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
         if rule.kind == "suffix" and rule.pattern.search(stripped):
             stripped, fired = rule.pattern.sub("", stripped).strip(), rule.rule_id
     unmarked = _LIST_MARKER.sub("", stripped)
-    # Each form once: most lines have no list marker.
-    forms = (stripped,) if unmarked == stripped else (stripped, unmarked)
-    for rule in rules:
-        if rule.kind != "suffix" and any(rule.pattern.fullmatch(form) for form in forms):
-            return "", rule.rule_id
+    if unmarked == stripped:  # most lines have no list marker: one form to match
+        for rule in rules:
+            if rule.kind != "suffix" and rule.pattern.fullmatch(stripped):
+                return "", rule.rule_id
+    else:
+        for rule in rules:
+            if rule.kind != "suffix" and (
+                rule.pattern.fullmatch(stripped) or rule.pattern.fullmatch(unmarked)
+            ):
+                return "", rule.rule_id
     return (stripped, fired) if fired else (line, None)
 
 
