@@ -46,7 +46,8 @@ class CorpusStatistics:
 
 
 def _clean_line_list(text: str) -> list[str]:
-    lines = (normalize_whitespace(line) for line in text.split("\n"))
+    # One substitution over the text (spaces never span lines), then each line stripped.
+    lines = (line.strip() for line in normalize_whitespace(text).split("\n"))
     return [line for line in lines if line]
 
 
