@@ -16,8 +16,8 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from transforms.boilerplate import line_fingerprint
 from transforms.clean import CorpusStatistics
 from transforms.truecase import (
-    _TOKEN,
     LOWERCASE_FORMS,
+    WORD_TOKEN,
     count_casings,
     is_lowercased,
     merge_casings,
@@ -78,7 +78,7 @@ def lowercased_vocabulary(text: str) -> frozenset[str]:
     """The words of a lowercased text (empty for a cased one): the casings worth learning."""
     if not is_lowercased(text):
         return frozenset()
-    return frozenset(_TOKEN.findall(text))
+    return frozenset(WORD_TOKEN.findall(text))
 
 
 class _UnionOfSets(beam.CombineFn):

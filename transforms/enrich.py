@@ -22,8 +22,8 @@ STAGE = "enrich"
 # 200 characters; only when they disagree (or find no features) 7 trials on 1000 characters
 # decide. `python benchmarks/language.py` (150 articles of ../shared in 9 languages): the
 # language of the whole text for 150/150 article starts and 746/751 texts starting inside them,
-# at 1.0 ms per article; 500 characters and 3 trials first: 150/150, 748/751, 1.9 ms; the whole
-# text: 9.7 ms.
+# at 1.0 ms per article; 500 characters and 3 trials first: 150/150, 748/751, 1.8 ms; the whole
+# text: 9.3 ms.
 QUICK_SAMPLE_CHARS = 200
 QUICK_TRIALS = 2
 LANGUAGE_SAMPLE_CHARS = 1000

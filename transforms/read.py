@@ -150,15 +150,15 @@ def open_document_stream(path: str, open_file=FileSystems.open) -> BinaryIO:
         not is_gzip
         and CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
     )
-    if other_compression or not raw.seekable():
+    if other_compression:
+        # .bz2, .zst, .deflate by extension, through Beam.
+        raw.close()
+        return open_file(path, compression_type=CompressionTypes.AUTO)
+    if raw.seekable():
+        raw.seek(0)  # one open per file: opening costs more than the rest for small files
+    else:
         raw.close()
         raw = open_file(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        if other_compression:
-            # .bz2, .zst, .deflate by extension, through Beam.
-            raw.close()
-            return open_file(path, compression_type=CompressionTypes.AUTO)
-    else:
-        raw.seek(0)  # one open per file: opening costs more than the rest for small files
     return gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw
 
 

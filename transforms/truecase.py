@@ -33,6 +33,8 @@ MAX_PHRASE_WORDS = 4
 
 # A dotted abbreviation ("u.s.", "a.m.") or a word with inner apostrophes/hyphens.
 _TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?|\w+(?:['\-]\w+)*")
+# Public name for the tokens count_casings keys its counts by (corpus_stats uses them).
+WORD_TOKEN = _TOKEN
 # Abbreviations after which a period does not end the sentence.
 _NON_FINAL_ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof gen sen rep gov lt col sgt capt st jr sr vs no jan feb mar apr jun jul aug "
