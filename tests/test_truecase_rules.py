@@ -75,6 +75,15 @@ def test_common_words_need_strong_run_evidence_to_be_capitalized():
     assert "us" not in best_casings(mixed)  # 3 of 5 capitalized: below the share required
 
 
+def test_a_common_word_is_never_learned_as_an_acronym():
+    # The run only ever writes "US" and "WHO", yet "help us" and "who said" stay words; a
+    # name that is no common word is still learned from one sighting.
+    news = "Ask US officials. Then US aid came. The WHO said so, and WHO staff met Zorvath."
+    assert best_casings(count_casings(news)) == {"zorvath": "Zorvath"}
+    learned = best_casings(count_casings(news))
+    assert restore_case("they can help us with syria", learned) == "They can help us with Syria"
+
+
 def test_packaged_word_probabilities_case_names_the_dictionary_also_has_lowercase():
     from transforms.truecase import packaged_casings
 

@@ -231,6 +231,11 @@ def best_casings(counts: dict[str, Counter], min_count: int = 1) -> dict[str, st
             if count < STRONG_EVIDENCE_COUNT and all(packaged.get(part) == part for part in parts):
                 continue
         elif packaged.get(word) == word:
+            if form.isupper() and len(word) > 1:
+                # A common word that is also an acronym ("us"/"US", "who"/"WHO", "it"/"IT"):
+                # the sentence, not the run's counts, tells which one is meant ("help us",
+                # "the US economy"), so only context rules may make it the acronym.
+                continue
             # A capital inside a run of capitals ("Bill" in "President Bill Clinton") makes
             # the word a name part, capitalized next to a name; alone it needs the strong
             # evidence below. (Not counting such capitals there too was tried: worse on both
