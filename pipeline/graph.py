@@ -25,7 +25,7 @@ from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
 from transforms.read import ReadDocuments, expand_input_pattern
 from transforms.records import DEAD_LETTER
-from transforms.write import WriteDeadLetters, WritePartitionedParquet
+from transforms.write import CountRowsPerPartition, WriteDeadLetters, WritePartitionedParquet
 
 _LOG = logging.getLogger(__name__)
 
@@ -93,11 +93,13 @@ def build_batch_pipeline(
     processed = read.documents | "ProcessDocuments" >> ProcessDocuments(
         options, ingested_at, spread_articles=several_local_workers(options)
     )
+    # Counted before dedup: the writer's shards are known by the time dedup ends.
+    expected_rows = processed["articles"] | "CountRowsPerPartition" >> CountRowsPerPartition()
     (
         processed["articles"]
         | "DropExactDuplicates" >> DropExactDuplicates()
         | "WritePartitionedParquet"
-        >> WritePartitionedParquet(options.output, options.rows_per_file)
+        >> WritePartitionedParquet(options.output, options.rows_per_file, expected_rows)
     )
     (
         (read[DEAD_LETTER], processed[DEAD_LETTER])

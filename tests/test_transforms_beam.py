@@ -164,6 +164,30 @@ def test_every_written_row_is_read_back(tmp_path):
     }
 
 
+def test_counts_from_upstream_set_the_shards_and_every_row_is_written(tmp_path):
+    # 3 rows written, 10 counted upstream (before dedup, say): ceil(10 / 2) = 5 shards, where
+    # counting the 3 rows themselves would give 2.
+    articles = source_articles(3)
+    for n, article in enumerate(articles):
+        article.language = "en"
+        article.published_at = article.ingested_at = dt.datetime(2017, 11, 9, tzinfo=UTC)
+        article.content_sha256 = str(n) * 64
+    files_with = {shards: len({shard_of(a.doc_id, shards) for a in articles}) for shards in (2, 5)}
+    assert files_with[5] != files_with[2]  # the example tells the two counts apart
+    folder = partition_path(articles[0])
+    output = str(tmp_path / "out")
+    with local_test_pipeline() as pipeline:
+        counts = pipeline | "Counts" >> beam.Create([(folder, 10)])
+        paths = (
+            pipeline
+            | beam.Create(articles)
+            | WritePartitionedParquet(output, rows_per_file=2, expected_rows=counts)
+        )
+        assert_that(paths | beam.combiners.Count.Globally(), equal_to([files_with[5]]))
+    table = ds.dataset(output, format="parquet", partitioning="hive").to_table()
+    assert sorted(table.column("doc_id").to_pylist()) == sorted(a.doc_id for a in articles)
+
+
 def test_dead_letters_are_written_as_json_lines(tmp_path):
     records = [{"source_uri": f"file:///{n}", "stage": "read", "error": "x"} for n in range(3)]
     with local_test_pipeline() as pipeline:

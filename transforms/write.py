@@ -112,20 +112,35 @@ class _WriteShard(beam.DoFn):
 class _WriteShardedFiles(beam.PTransform):
     """(folder, row) pairs -> files of about `rows_per_file` rows (hash-sharded by id)."""
 
-    def __init__(self, output_dir, prefix, suffix, id_of, encode, counter_name, rows_per_file):
+    def __init__(
+        self,
+        output_dir,
+        prefix,
+        suffix,
+        id_of,
+        encode,
+        counter_name,
+        rows_per_file,
+        rows_per_folder=None,
+    ):
         super().__init__()
         self.output_dir = output_dir
         self.id_of = id_of
         self.rows_per_file = rows_per_file
+        self.rows_per_folder = rows_per_folder
         self.write = _WriteShard(output_dir, prefix, suffix, id_of, encode, counter_name)
 
     def expand(self, folder_and_rows):
         id_of, max_rows = self.id_of, self.rows_per_file
-        rows_per_folder = folder_and_rows | "CountRowsPerFolder" >> beam.combiners.Count.PerKey()
+        rows_per_folder = self.rows_per_folder
+        if rows_per_folder is None:
+            rows_per_folder = (
+                folder_and_rows | "CountRowsPerFolder" >> beam.combiners.Count.PerKey()
+            )
 
         def key_by_shard(item, counts):
             folder, row = item
-            shards = max(1, math.ceil(counts[folder] / max_rows))
+            shards = max(1, math.ceil(counts.get(folder, 1) / max_rows))
             return (folder, shard_of(id_of(row), shards)), row
 
         return (
@@ -136,13 +151,34 @@ class _WriteShardedFiles(beam.PTransform):
         )
 
 
-class WritePartitionedParquet(beam.PTransform):
-    """Articles -> output/date=.../lang=.../part-<digest>.parquet (zstd, schemas.ARTICLE_SCHEMA)."""
+class CountRowsPerPartition(beam.PTransform):
+    """Articles -> (partition folder, count): how many files WritePartitionedParquet shards
+    each partition into. Counted upstream of dedup (`expected_rows`), the writer need not
+    wait for its own input to be counted, which the local runner would hold in memory."""
 
-    def __init__(self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE):
+    def expand(self, articles):
+        return (
+            articles
+            | "PartitionOf" >> beam.Map(partition_path)
+            | "CountPerPartition" >> beam.combiners.Count.PerElement()
+        )
+
+
+class WritePartitionedParquet(beam.PTransform):
+    """Articles -> output/date=.../lang=.../part-<digest>.parquet (zstd, schemas.ARTICLE_SCHEMA).
+
+    `expected_rows`: optional PCollection of CountRowsPerPartition; by default the articles
+    written are counted. Either way the count only sets the number of files per partition
+    (ceil(count / rows_per_file)), so the same input always gives the same files.
+    """
+
+    def __init__(
+        self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE, expected_rows=None
+    ):
         super().__init__()
         self.output_dir = output_dir
         self.rows_per_file = rows_per_file
+        self.expected_rows = expected_rows
 
     def expand(self, articles):
         return (
@@ -158,6 +194,7 @@ class WritePartitionedParquet(beam.PTransform):
                 articles_to_parquet,
                 "write.articles",
                 self.rows_per_file,
+                self.expected_rows,
             )
         )
 
