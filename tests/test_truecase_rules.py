@@ -260,3 +260,18 @@ def test_build_keeps_surnames_that_are_rarer_words_only():
     probs = {"forte": -13.9, "said": -7.3}
     kinds = _build_script().name_kinds(names, table, probs)
     assert kinds == {"tom": "given", "anna": "given", "forte": "surname"}
+
+
+def test_unknown_words_are_taken_for_names_only_in_text_the_table_mostly_knows():
+    # English: the one word no table knows is a name.
+    assert restore_case("officials met zembrowski on monday .") == (
+        "Officials met Zembrowski on Monday ."
+    )
+    # Czech: most words are unknown to the English table, and they are no names for that.
+    czech = (
+        "vláda ve středu oznámila , že sníží daně z pohonných hmot . "
+        "ministr financí řekl , že opatření bude stát miliardy korun ročně ."
+    )
+    restored = restore_case(czech)
+    for word in ("vláda", "středu", "oznámila", "pohonných", "financí", "opatření", "korun"):
+        assert f" {word} " in f" {restored.lower()} " and word.capitalize() not in restored[1:]

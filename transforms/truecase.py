@@ -302,19 +302,22 @@ def _read_table(name: str) -> tuple[dict[str, str], dict[str, str]]:
     return table, third
 
 
-def _case_token(token: str, learned: dict[str, str], packaged: dict[str, str]) -> str:
-    """Learned casing first, then the packaged one; a lowercase entry only marks a common word."""
+def _case_token(
+    token: str, learned: dict[str, str], packaged: dict[str, str], guess_names: bool = True
+) -> str:
+    """Learned casing first, then the packaged one; a lowercase entry only marks a common word.
+    `guess_names`: a word neither table knows is taken for a name."""
     lower = token.lower()
     form = learned.get(lower) or packaged.get(lower)
     if form is not None and form != lower:
         return form
     if lower.endswith("'s") and len(lower) > 2:  # "yahoo's": the tables hold no possessives
-        return _case_token(token[:-2], learned, packaged) + token[-2:]
+        return _case_token(token[:-2], learned, packaged, guess_names) + token[-2:]
     if "-" in lower:
         # A common word is capitalized in a compound only by the packaged table: a run's
         # "Remain Co" must not make "co-workers" "Co-workers".
         return "-".join(
-            _case_token(part, learned if packaged.get(part) != part else {}, packaged)
+            _case_token(part, learned if packaged.get(part) != part else {}, packaged, guess_names)
             for part in lower.split("-")
         )
     if _DOTTED_INITIALS.fullmatch(lower) and lower not in _LOWERCASE_DOTTED:
@@ -324,9 +327,25 @@ def _case_token(token: str, learned: dict[str, str], packaged: dict[str, str]) -
     quantity = _QUANTITY.fullmatch(lower)
     if quantity and quantity.group(2) in _UNITS:
         return quantity.group(1) + _UNITS[quantity.group(2)]  # "12gb" -> "12GB"
-    if packaged and _is_unknown_name(lower, packaged):
+    if guess_names and packaged and _is_unknown_name(lower, packaged):
         return _capitalize(token)
     return token
+
+
+# An unknown word is a name only in a text whose other words the (English) table knows: in a
+# lowercased Czech or Polish text most words are unknown, and none of them is a name for that.
+# (English news: 0.98 of words known.) Too few words tell nothing: a title is trusted.
+MIN_KNOWN_WORDS_TO_GUESS_NAMES = 0.8
+MIN_WORDS_TO_JUDGE = 20
+_KNOWN_SHARE_SAMPLE_CHARS = 5000
+
+
+def _mostly_known_words(text: str, packaged: dict[str, str]) -> bool:
+    words = [word for word in _TOKEN.findall(text[:_KNOWN_SHARE_SAMPLE_CHARS]) if word.isalpha()]
+    if len(words) < MIN_WORDS_TO_JUDGE:
+        return True
+    known = sum(1 for word in words if word.lower() in packaged)
+    return known >= MIN_KNOWN_WORDS_TO_GUESS_NAMES * len(words)
 
 
 # A number glued to a unit symbol whose casing is fixed by the SI and by usage: "12gb" ->
@@ -619,6 +638,7 @@ def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
     learned = learned or {}
     packaged, name_parts, names = packaged_casings(), packaged_name_parts(), packaged_names()
     token_forms: dict[str, str] = {}  # an article repeats its words
+    guess_names = _mostly_known_words(text, packaged)
     lines = []
     surnames: set[str] = set()  # common words this article uses as surnames
     for line in text.split("\n"):
@@ -627,7 +647,7 @@ def restore_case(text: str, learned: dict[str, str] | None = None) -> str:
         for _start, _end, token, initial in words:
             form = token_forms.get(token)
             if form is None:
-                form = token_forms[token] = _case_token(token, learned, packaged)
+                form = token_forms[token] = _case_token(token, learned, packaged, guess_names)
             cased.append([form, initial])
         lowers = [_without_possessive(token.lower()) for _s, _e, token, _i in words]
         spaced = [line[words[i][1] : words[i + 1][0]] == " " for i in range(len(words) - 1)]
