@@ -3,7 +3,7 @@
     python benchmarks/language.py [--shared ../shared] [--starts-every 1000]
 
 "The obvious way" runs langdetect (7 trials) over the whole article: about 9 ms on a news
-article. The pipeline detects on a sample (transforms.enrich.detect_language). This prints,
+article. The pipeline detects on a sample (transforms.language.detect_language). This prints,
 for that setting and a few others, how often the sampled answer equals the whole-text answer
 and the cost per article, on the articles of ../shared (readability `expected.html` texts and
 the trafilatura-cache pages as the pipeline extracts them, many languages) and on texts
@@ -25,7 +25,7 @@ if str(REPO) not in sys.path:  # run as a script: import the repo's packages
 
 from benchmarks.make_readability_ground_truth import html_to_text  # noqa: E402
 from benchmarks.throughput_corpus import SHARED  # noqa: E402
-from transforms import enrich  # noqa: E402
+from transforms.language import detect_language  # noqa: E402
 
 # (label, quick sample chars, quick trials, fallback sample chars, fallback trials)
 SETTINGS = [
@@ -59,29 +59,15 @@ def load_texts(shared: Path) -> list[str]:
 
 
 def detector(quick_chars, quick_trials, chars, trials):
-    def detect(text: str):
-        if quick_chars:
-            quick = enrich._best_language(text[:quick_chars], quick_trials)
-            if quick is not None and quick[1] >= enrich.UNANIMOUS:
-                return quick[0]
-        sample = text if chars is None else text[:chars]
-        best = enrich._best_language(sample, trials)
-        return best[0] if best else enrich.UNKNOWN_LANGUAGE
-
-    return detect
+    return lambda text: detect_language(text, quick_chars, quick_trials, chars, trials)[0]
 
 
 def evaluate(texts: list[str], windows: list[str], reference: list[str]) -> list[list[str]]:
     rows = []
-    pipeline = (
-        "pipeline",
-        enrich.QUICK_SAMPLE_CHARS,
-        enrich.QUICK_TRIALS,
-        enrich.LANGUAGE_SAMPLE_CHARS,
-        enrich.LANGUAGE_TRIALS,
-    )
-    for label, *setting in [*SETTINGS, pipeline]:
-        detect = detector(*setting)
+    detectors = [(label, detector(*setting)) for label, *setting in SETTINGS]
+    # The pipeline's row: detect_language with its own defaults.
+    detectors.append(("pipeline", lambda text: detect_language(text)[0]))
+    for label, detect in detectors:
         started = time.perf_counter()
         answers = [detect(text) for text in texts]
         ms = 1000 * (time.perf_counter() - started) / len(texts)

@@ -66,59 +66,19 @@ BEAM_ONLY_ARTICLE_BYTES = 6000
 # ---------------------------------------------------------------- the floor (a child process)
 
 
-def language_settings() -> dict:
-    """The pipeline's langdetect settings, read here so that the floor needs no Beam import."""
-    from transforms import enrich
-
-    return {
-        "quick_chars": enrich.QUICK_SAMPLE_CHARS,
-        "quick_trials": enrich.QUICK_TRIALS,
-        "unanimous": enrich.UNANIMOUS,
-        "chars": enrich.LANGUAGE_SAMPLE_CHARS,
-        "trials": enrich.LANGUAGE_TRIALS,
-    }
-
-
-def language_detector(settings: dict):
-    """langdetect called as transforms.enrich.detect_language calls it, from its settings."""
-    from langdetect import DetectorFactory, detector_factory
-    from langdetect.lang_detect_exception import LangDetectException
-
-    detector_factory.init_factory()
-    DetectorFactory.seed = 0
-    factory = detector_factory._factory
-
-    def best(sample: str, trials: int):
-        detector = factory.create()
-        detector.n_trial = trials
-        detector.append(sample)
-        try:
-            language = detector.get_probabilities()[0]
-        except (LangDetectException, IndexError):
-            return None
-        return language.lang.lower(), round(language.prob, 4)
-
-    def detect(text: str) -> tuple[str, float | None]:
-        quick = best(text[: settings["quick_chars"]], settings["quick_trials"])
-        if quick is not None and quick[1] >= settings["unanimous"]:
-            return quick
-        return best(text[: settings["chars"]], settings["trials"]) or ("und", None)
-
-    return detect
-
-
-def floor_loop(paths: list[str], output_file: str, settings: dict) -> dict:
+def floor_loop(paths: list[str], output_file: str) -> dict:
     """Extract, detect language, hash, write Parquet: the libraries alone, in a plain loop."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    # trafilatura exactly as the pipeline calls it: its options, and its second, thorough pass
-    # on pages where the fast one finds little text. No Beam in this module.
+    # trafilatura and langdetect exactly as the pipeline calls them: trafilatura's options and
+    # its second, thorough pass on pages where the fast one finds little text; langdetect on
+    # the pipeline's samples. Neither module imports Beam.
     from transforms.html_extract import extract_html
+    from transforms.language import detect_language
     from transforms.records import PipelineError
 
     started = time.perf_counter()
-    detect_language = language_detector(settings)
     rows, empty = [], 0
     for path in paths:
         payload = Path(path).read_bytes()
@@ -313,8 +273,7 @@ def run_floor(corpus: str, paths: list[Path], out_dir: Path) -> RunResult:
     listing.write_text("\n".join(map(str, paths)))
     load = os.getloadavg()[0]
     command = [sys.executable, str(Path(__file__).resolve()), "floor", str(listing)]
-    settings = json.dumps(language_settings())
-    measured = run_measured([*command, str(out_dir / "floor.parquet"), settings], out_dir)
+    measured = run_measured([*command, str(out_dir / "floor.parquet")], out_dir)
     if measured.returncode != 0:
         _fail("floor", measured)
     report = json.loads(measured.stdout.strip().splitlines()[-1])
@@ -550,9 +509,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["floor"]:  # the floor's own process: floor LISTING OUTPUT_FILE SETTINGS
+    if argv[:1] == ["floor"]:  # the floor's own process: floor LISTING OUTPUT_FILE
         paths = Path(argv[1]).read_text().splitlines()
-        print(json.dumps(floor_loop(paths, argv[2], json.loads(argv[3]))))
+        print(json.dumps(floor_loop(paths, argv[2])))
         return 0
     if argv[:1] == ["beam-only"]:  # beam-only --input DOCS --output OUT
         beam_only(argv[1:])

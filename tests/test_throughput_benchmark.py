@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from benchmarks.throughput import COLUMNS, language_detector, language_settings
+from benchmarks.throughput import COLUMNS
 from benchmarks.throughput_corpus import build_corpus, mark_html, mark_text
-from tests.helpers import REPO, SEEDS, needs_shared
-from transforms.enrich import detect_language
+from tests.helpers import REPO, needs_shared
 
 N, SOURCES, MEMORY_N = 6, 2, 3  # 3 copies of each of 2 documents: copies must stay distinct
 RUNS = [
@@ -97,9 +96,13 @@ def test_build_corpus_writes_n_documents_in_rounds(tmp_path):
     assert build_corpus(sources, 5, tmp_path / "corpus") == paths  # reused as it is
 
 
-@needs_shared
-def test_floor_detects_languages_as_the_pipeline_does():
-    detect = language_detector(language_settings())
-    texts = [seed.read_text(encoding="utf-8") for seed in sorted(SEEDS.glob("*.txt"))]
-    texts += ["Le président a annoncé hier une réforme des retraites.", "12345 !!!"]
-    assert [detect(text) for text in texts] == [detect_language(text) for text in texts]
+def test_the_floor_calls_the_pipelines_own_functions_without_beam():
+    # The floor measures the libraries alone: the modules it imports must not pull in Beam.
+    check = (
+        "import sys; import transforms.html_extract, transforms.language; "
+        "assert 'apache_beam' not in sys.modules, 'Beam imported'"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
