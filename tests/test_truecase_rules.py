@@ -1,5 +1,12 @@
 from transforms.detokenize import detokenize_line, looks_tokenized
-from transforms.truecase import best_casings, count_casings, is_lowercased, restore_case
+from transforms.truecase import (
+    best_casings,
+    count_casings,
+    is_lowercased,
+    lowercased_vocabulary,
+    restore_case,
+    restrict_casings,
+)
 
 NAMES = {"vladimir": "Vladimir", "putin": "Putin", "russian": "Russian"}
 
@@ -275,3 +282,15 @@ def test_unknown_words_are_taken_for_names_only_in_text_the_table_mostly_knows()
     restored = restore_case(czech)
     for word in ("vláda", "středu", "oznámila", "pohonných", "financí", "opatření", "korun"):
         assert f" {word} " in f" {restored.lower()} " and word.capitalize() not in restored[1:]
+
+
+def test_casings_are_kept_only_for_the_words_lowercased_text_uses():
+    wire = "putin met trump in danang on friday , and the white house said nothing more ."
+    vocabulary = lowercased_vocabulary(wire)
+    assert {"putin", "white", "house"} <= vocabulary
+    assert lowercased_vocabulary("Putin met Trump in Danang on Friday, the Kremlin said.") == set()
+    kept = restrict_casings(
+        count_casings("Yesterday Putin met Zembrano at the White House."), vocabulary
+    )
+    assert "putin" in kept and "white house" in kept
+    assert "zembrano" not in kept  # no lowercased text uses it

@@ -60,16 +60,12 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
         if rule.kind == "suffix" and rule.pattern.search(stripped):
             stripped, fired = rule.pattern.sub("", stripped).strip(), rule.rule_id
     unmarked = _LIST_MARKER.sub("", stripped)
-    if unmarked == stripped:  # most lines have no list marker: one form to match
-        for rule in rules:
-            if rule.kind != "suffix" and rule.pattern.fullmatch(stripped):
-                return "", rule.rule_id
-    else:
-        for rule in rules:
-            if rule.kind != "suffix" and (
-                rule.pattern.fullmatch(stripped) or rule.pattern.fullmatch(unmarked)
-            ):
-                return "", rule.rule_id
+    marked = unmarked != stripped  # most lines have no list marker: one form to match
+    for rule in rules:
+        if rule.kind != "suffix" and (
+            rule.pattern.fullmatch(stripped) or (marked and rule.pattern.fullmatch(unmarked))
+        ):
+            return "", rule.rule_id
     return (stripped, fired) if fired else (line, None)
 
 

@@ -16,11 +16,11 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from transforms.boilerplate import line_fingerprint
 from transforms.clean import CorpusStatistics
 from transforms.truecase import (
-    LOWERCASE_FORMS,
-    WORD_TOKEN,
     count_casings,
     is_lowercased,
+    lowercased_vocabulary,
     merge_casings,
+    restrict_casings,
 )
 
 # A learned boilerplate line must be short (templates are; repeated paragraphs are syndication)
@@ -74,13 +74,6 @@ class _MergeCasings(beam.CombineFn):
         return {word: forms for word, forms in accumulator.items() if set(forms) != {word}}
 
 
-def lowercased_vocabulary(text: str) -> frozenset[str]:
-    """The words of a lowercased text (empty for a cased one): the casings worth learning."""
-    if not is_lowercased(text):
-        return frozenset()
-    return frozenset(WORD_TOKEN.findall(text))
-
-
 class _UnionOfSets(beam.CombineFn):
     def create_accumulator(self):
         return set()
@@ -94,18 +87,6 @@ class _UnionOfSets(beam.CombineFn):
 
     def extract_output(self, accumulator):
         return frozenset(accumulator)
-
-
-def restrict_casings(counts: dict[str, Counter], vocabulary: frozenset[str]) -> dict:
-    """count_casings' output for the words (and phrases of words) of `vocabulary` only: a run
-    keeps the casings it can use, not those of every word of every cased article."""
-    kept = {}
-    for key, forms in counts.items():
-        if key == LOWERCASE_FORMS:
-            kept[key] = Counter({word: n for word, n in forms.items() if word in vocabulary})
-        elif all(part in vocabulary for part in key.split(" ")):
-            kept[key] = forms
-    return kept
 
 
 def _casings_to_learn(article, vocabulary: frozenset[str]):

@@ -42,8 +42,11 @@ def expand_input_pattern(pattern: str) -> str:
     return os.path.join(pattern, "**") if os.path.isdir(pattern) else pattern
 
 
-def _read_bounded(stream: BinaryIO, max_bytes: int, source_uri: str) -> bytes:
-    payload = stream.read(max_bytes + 1)
+def _read_bounded(stream: BinaryIO, max_bytes: int, source_uri: str, head: bytes = b"") -> bytes:
+    """`head` (bytes already read from the stream) and the rest, up to max_bytes in all."""
+    payload = head
+    if len(head) <= max_bytes:  # read(negative) would read everything
+        payload += stream.read(max_bytes + 1 - len(head))
     if len(payload) > max_bytes:
         raise PipelineError(
             "too_large", f"{source_uri} is larger than --max_document_bytes={max_bytes}"
@@ -177,13 +180,7 @@ def iter_file_documents(
         input_format, detected_by = detect_format(path, head)
         if input_format not in (FORMAT_JSONL, FORMAT_WARC):
             # One document: the rest of the stream already open.
-            payload = head
-            if len(head) <= max_bytes:  # read(negative) would read everything
-                payload += stream.read(max_bytes + 1 - len(head))
-            if len(payload) > max_bytes:
-                raise PipelineError(
-                    "too_large", f"{path} is larger than --max_document_bytes={max_bytes}"
-                )
+            payload = _read_bounded(stream, max_bytes, path, head)
             yield RawDocument(path, payload, input_format, detected_by=detected_by)
             return
     # Records are read from the start, as a stream (a file may be far larger than memory).

@@ -33,8 +33,6 @@ MAX_PHRASE_WORDS = 4
 
 # A dotted abbreviation ("u.s.", "a.m.") or a word with inner apostrophes/hyphens.
 _TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?|\w+(?:['\-]\w+)*")
-# Public name for the tokens count_casings keys its counts by (corpus_stats uses them).
-WORD_TOKEN = _TOKEN
 # Abbreviations after which a period does not end the sentence.
 _NON_FINAL_ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof gen sen rep gov lt col sgt capt st jr sr vs no jan feb mar apr jun jul aug "
@@ -170,6 +168,25 @@ def count_casings(text: str) -> dict[str, Counter]:
         if forms is not None and word in forms:
             forms[NAME_PART_PREFIX + word] = count
     return counts
+
+
+def lowercased_vocabulary(text: str) -> frozenset[str]:
+    """The words of a lowercased text (empty for a cased one): the casings worth learning."""
+    if not is_lowercased(text):
+        return frozenset()
+    return frozenset(_TOKEN.findall(text))
+
+
+def restrict_casings(counts: dict[str, Counter], vocabulary: frozenset[str]) -> dict:
+    """count_casings' output for the words (and phrases of words) of `vocabulary` only: a run
+    keeps the casings it can use, not those of every word of every cased article."""
+    kept = {}
+    for key, forms in counts.items():
+        if key == LOWERCASE_FORMS:
+            kept[key] = Counter({word: n for word, n in forms.items() if word in vocabulary})
+        elif all(part in vocabulary for part in key.split(" ")):
+            kept[key] = forms
+    return kept
 
 
 # Title-cased headings ("The New Rules Of Work") capitalize function words; a learned phrase
