@@ -177,6 +177,10 @@ def test_bad_inputs_become_dead_letters_and_the_run_goes_on(tmp_path):
     assert dead["nav.html"][0] in ("extract", "clean")
     assert dead["broken.html"][0] in ("extract", "clean")
     assert dead["bad.html.gz"] == ("read", "corrupt_compressed_file")
+    # Each reason's counter moved with it.
+    reasons = summary["dead_letters_by_reason"]
+    for reason in ("binary_content", "empty_file", "too_large", "corrupt_compressed_file"):
+        assert reasons[f"read.{reason}"] == 1, reasons
     assert summary["rows"] == 3 and summary["inputs"] == 10 and summary["balanced"]
     texts = [row[0] for row in query(output, "select text from ARTICLES")]
     assert any("Les élèves de l'école française" in text for text in texts)
