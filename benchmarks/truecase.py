@@ -94,21 +94,17 @@ MIN_PAGE_WORDS = 150
 def english_page_texts(directory: pathlib.Path) -> list[str]:
     """The cased main text of each English HTML page of `directory`, by trafilatura."""
     import trafilatura
-    from langdetect import DetectorFactory, LangDetectException, detect
 
-    DetectorFactory.seed = 0
+    from transforms.language import detect_language
+
     texts = []
     for path in sorted(directory.glob("*.htm*")):
         html = path.read_text(encoding="utf-8", errors="replace")
         text = trafilatura.extract(html, include_comments=False, include_tables=False) or ""
         if len(text.split()) < MIN_PAGE_WORDS:
             continue
-        try:
-            if detect(text) != "en":
-                continue
-        except LangDetectException:
-            continue
-        texts.append(text)
+        if detect_language(text)[0] == "en":  # as the pipeline would tell
+            texts.append(text)
     return texts
 
 
