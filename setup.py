@@ -23,7 +23,7 @@ setuptools.setup(
     version=read_version(),
     description="Apache Beam pipeline: raw news (text, HTML, JSON lines, WARC) to clean Parquet",
     python_requires=">=3.10",
-    packages=["pipeline", "transforms", "transforms.data", "schemas"],
+    packages=setuptools.find_packages(include=["pipeline*", "transforms*", "schemas*"]),
     package_data={"transforms.data": ["*.tsv", "*.tsv.gz", "*.json"]},
     install_requires=read_requirements("requirements.txt"),
     extras_require={"test": read_requirements("requirements-test.txt")},

@@ -27,8 +27,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from benchmarks.make_readability_ground_truth import build as readability_ground_truth
 from benchmarks.metrics import shingle_prf
 from transforms.clean import clean_article
+from transforms.documents.html_extract import TRAFILATURA_OPTIONS, extract_html
 from transforms.extract import extract_article
-from transforms.html_extract import TRAFILATURA_OPTIONS, extract_html
 from transforms.records import FORMAT_HTML, PipelineError, RawDocument
 
 

@@ -3,7 +3,7 @@
     python benchmarks/language.py [--shared ../shared] [--starts-every 1000]
 
 "The obvious way" runs langdetect (7 trials) over the whole article: about 9 ms on a news
-article. The pipeline detects on a sample (transforms.language.detect_language). This prints,
+article. The pipeline detects on a sample (transforms.text.language.detect_language). This prints,
 for that setting and a few others, how often the sampled answer equals the whole-text answer
 and the cost per article, on the articles of ../shared (readability `expected.html` texts and
 the trafilatura-cache pages as the pipeline extracts them, many languages) and on texts
@@ -25,7 +25,7 @@ if str(REPO) not in sys.path:  # run as a script: import the repo's packages
 
 from benchmarks.make_readability_ground_truth import html_to_text  # noqa: E402
 from benchmarks.throughput_corpus import SHARED  # noqa: E402
-from transforms.language import detect_language  # noqa: E402
+from transforms.text.language import detect_language  # noqa: E402
 
 # (label, quick sample chars, quick trials, fallback sample chars, fallback trials)
 SETTINGS = [
@@ -43,7 +43,7 @@ MIN_TEXT_CHARS = 200
 
 def load_texts(shared: Path) -> list[str]:
     """Article texts of the shared corpora: readability ground truth and extracted pages."""
-    from transforms.html_extract import extract_html
+    from transforms.documents.html_extract import extract_html
     from transforms.records import PipelineError
 
     texts = []

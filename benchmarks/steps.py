@@ -20,16 +20,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: import the repo's packages
     sys.path.insert(0, str(REPO))
 
-from transforms.boilerplate import remove_boilerplate_lines  # noqa: E402
 from transforms.clean import CorpusStatistics, clean_article  # noqa: E402
-from transforms.detokenize import detokenize  # noqa: E402
 from transforms.enrich import enrich_article  # noqa: E402
 from transforms.extract import extract_article  # noqa: E402
-from transforms.language import detect_language  # noqa: E402
 from transforms.read import iter_file_documents  # noqa: E402
 from transforms.records import PipelineError, RawDocument  # noqa: E402
-from transforms.truecase import count_casings, is_lowercased, restore_case  # noqa: E402
-from transforms.unicode_fix import fix_unicode  # noqa: E402
+from transforms.text.boilerplate import remove_boilerplate_lines  # noqa: E402
+from transforms.text.detokenize import detokenize  # noqa: E402
+from transforms.text.language import detect_language  # noqa: E402
+from transforms.text.truecase import count_casings, is_lowercased, restore_case  # noqa: E402
+from transforms.text.unicode_fix import fix_unicode  # noqa: E402
 
 MAX_BYTES = 10 * 1024 * 1024
 

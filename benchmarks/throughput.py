@@ -8,7 +8,7 @@ For each corpus (see benchmarks/throughput_corpus.py for how N distinct document
 one table, every run a separate process measured from outside (wall time includes startup):
 
 - floor: a plain loop calling only the libraries the pipeline needs per document, as the
-  pipeline calls them (trafilatura through `transforms.html_extract.extract_html`: its options
+  pipeline calls them (trafilatura through `documents.html_extract.extract_html`: its options
   and its retry with fallbacks; langdetect with the samples and trials of
   `transforms.enrich.detect_language`; sha256; one zstd Parquet file), single process, no Beam;
 - pipeline 1w: `python -m pipeline --input ... --output ...` on the local (FnApiRunner) runner;
@@ -74,9 +74,9 @@ def floor_loop(paths: list[str], output_file: str) -> dict:
     # trafilatura and langdetect exactly as the pipeline calls them: trafilatura's options and
     # its second, thorough pass on pages where the fast one finds little text; langdetect on
     # the pipeline's samples. Neither module imports Beam.
-    from transforms.html_extract import extract_html
-    from transforms.language import detect_language
+    from transforms.documents.html_extract import extract_html
     from transforms.records import PipelineError
+    from transforms.text.language import detect_language
 
     started = time.perf_counter()
     rows, empty = [], 0
@@ -113,7 +113,7 @@ def beam_only(argv: list[str]) -> None:
     dedup and writing cost on their own."""
     from pipeline import graph
     from transforms import clean, corpus_stats, enrich, extract
-    from transforms.html_extract import HtmlArticle
+    from transforms.documents.html_extract import HtmlArticle
 
     # A page's first characters stand in for its article: as long as the articles the real
     # extraction finds in these pages (5,700 characters on average), not the whole page; the

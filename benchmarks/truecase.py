@@ -29,8 +29,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from benchmarks.make_readability_ground_truth import build as readability_ground_truth
 from benchmarks.metrics import case_accuracy, shingle_prf
-from transforms.detokenize import detokenize
-from transforms.truecase import best_casings, count_casings, merge_casings, restore_case
+from transforms.text.detokenize import detokenize
+from transforms.text.truecase import best_casings, count_casings, merge_casings, restore_case
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z0-9])")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.){2,}")
@@ -95,7 +95,7 @@ def english_page_texts(directory: pathlib.Path) -> list[str]:
     """The cased main text of each English HTML page of `directory`, by trafilatura."""
     import trafilatura
 
-    from transforms.language import detect_language
+    from transforms.text.language import detect_language
 
     texts = []
     for path in sorted(directory.glob("*.htm*")):
@@ -110,7 +110,7 @@ def english_page_texts(directory: pathlib.Path) -> list[str]:
 
 def time_restore_case(originals: list[str]) -> tuple[float, float]:
     """(seconds to load the packaged tables, mean ms of restore_case per article)."""
-    from transforms import truecase
+    from transforms.text import truecase
 
     for cached in (
         truecase._packaged_tables,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from transforms.boilerplate import (
+from transforms.text.boilerplate import (
     default_rules,
     remove_boilerplate_lines,
     remove_repeated_title,

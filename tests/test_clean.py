@@ -1,11 +1,11 @@
 import pytest
 
 from tests.helpers import SEED_PROSE, SEED_SCRAPED, SEED_WIRE, sample_text, text_document
-from transforms.boilerplate import line_fingerprint
 from transforms.clean import CorpusStatistics, clean_article
 from transforms.extract import extract_article
 from transforms.records import PipelineError
-from transforms.truecase import count_casings, merge_casings
+from transforms.text.boilerplate import line_fingerprint
+from transforms.text.truecase import count_casings, merge_casings
 
 SEED_002_BOILERPLATE = {
     "Skip to main content",

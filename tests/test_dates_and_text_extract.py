@@ -2,13 +2,13 @@ import datetime as dt
 
 import pytest
 
-from transforms.dates import parse_published
-from transforms.text_extract import (
+from transforms.documents.text_extract import (
     looks_like_title,
     parse_text_document,
     split_date_header,
     take_title_line,
 )
+from transforms.text.dates import parse_published
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, tzinfo=UTC)

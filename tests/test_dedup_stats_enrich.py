@@ -3,8 +3,8 @@ import datetime as dt
 from transforms.corpus_stats import is_learned_boilerplate, short_line_fingerprints
 from transforms.dedup import merge_duplicates
 from transforms.enrich import content_sha256, enrich_article
-from transforms.language import detect_language
 from transforms.records import Article
+from transforms.text.language import detect_language
 
 UTC = dt.timezone.utc
 

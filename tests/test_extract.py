@@ -125,7 +125,7 @@ def test_source_key_falls_back_to_the_folder():
 def test_short_fast_extraction_is_retried_with_fallbacks(monkeypatch):
     import trafilatura
 
-    from transforms import html_extract
+    from transforms.documents import html_extract
 
     calls = []
 

@@ -3,7 +3,7 @@ import gzip
 
 import pytest
 
-from transforms.formats import (
+from transforms.documents.formats import (
     decode_text,
     detect_format,
     format_from_content,

@@ -99,7 +99,7 @@ def test_build_corpus_writes_n_documents_in_rounds(tmp_path):
 def test_the_floor_calls_the_pipelines_own_functions_without_beam():
     # The floor measures the libraries alone: the modules it imports must not pull in Beam.
     check = (
-        "import sys; import transforms.html_extract, transforms.language; "
+        "import sys; import transforms.documents.html_extract, transforms.text.language; "
         "assert 'apache_beam' not in sys.modules, 'Beam imported'"
     )
     completed = subprocess.run(

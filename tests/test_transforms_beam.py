@@ -12,7 +12,6 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.beam_helpers import local_test_pipeline
 from tests.helpers import text_document
-from transforms.boilerplate import line_fingerprint
 from transforms.clean import CleanArticles
 from transforms.corpus_stats import LearnCorpusStatistics
 from transforms.dedup import DropExactDuplicates
@@ -20,6 +19,7 @@ from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles, extract_article
 from transforms.read import ReadDocuments
 from transforms.records import DEAD_LETTER, FORMAT_JSONL, RawDocument
+from transforms.text.boilerplate import line_fingerprint
 from transforms.write import WriteDeadLetters, WritePartitionedParquet, partition_path, shard_of
 
 UTC = dt.timezone.utc

@@ -1,5 +1,5 @@
-from transforms.detokenize import detokenize_line, looks_tokenized
-from transforms.truecase import (
+from transforms.text.detokenize import detokenize_line, looks_tokenized
+from transforms.text.truecase import (
     best_casings,
     count_casings,
     is_lowercased,
@@ -60,7 +60,7 @@ def test_detokenize_contractions_brackets_quotes_numbers():
 
 
 def test_packaged_table_knows_names_and_leaves_common_words_alone():
-    from transforms.truecase import packaged_casings
+    from transforms.text.truecase import packaged_casings
 
     table = packaged_casings()
     assert sum(form != word for word, form in table.items()) > 10_000
@@ -92,7 +92,7 @@ def test_a_common_word_is_never_learned_as_an_acronym():
 
 
 def test_packaged_word_probabilities_case_names_the_dictionary_also_has_lowercase():
-    from transforms.truecase import packaged_casings
+    from transforms.text.truecase import packaged_casings
 
     table = packaged_casings()
     # SCOWL has "yahoo" and "amazon" as words too; cased forms are more probable.
@@ -147,7 +147,7 @@ def test_learned_phrases_need_two_sightings_and_no_function_words():
 def test_casing_counts_merge_and_pickle():
     import pickle
 
-    from transforms.truecase import merge_casings
+    from transforms.text.truecase import merge_casings
 
     merged = merge_casings(count_casings("Ask US officials."), count_casings("ask us again."))
     merged = pickle.loads(pickle.dumps(merged))

@@ -1,4 +1,4 @@
-from transforms.unicode_fix import fix_unicode, normalize_whitespace
+from transforms.text.unicode_fix import fix_unicode, normalize_whitespace
 
 
 def test_mojibake_is_repaired_and_reported():
@@ -32,7 +32,7 @@ def _reference_fix(text: str) -> str:
 
     import ftfy
 
-    from transforms import unicode_fix
+    from transforms.text import unicode_fix
 
     fixed = ftfy.fix_and_explain(text, uncurl_quotes=False)[0]
     for table in (unicode_fix._QUOTES, unicode_fix._DASHES, unicode_fix._INVISIBLE):
@@ -73,7 +73,7 @@ def test_fast_path_gives_what_every_ftfy_step_gives():
 def test_mojibake_check_agrees_with_ftfy():
     from ftfy import badness
 
-    from transforms.unicode_fix import could_be_mojibake
+    from transforms.text.unicode_fix import could_be_mojibake
 
     texts = _sample_texts()
     assert any(badness.is_bad(t) for t in texts)

@@ -46,7 +46,7 @@ def test_parquet_bytes_follow_the_versioned_schema():
     ]
     table = pq.read_table(io.BytesIO(articles_to_parquet(rows)))
     assert table.schema.equals(ARTICLE_SCHEMA, check_metadata=False)
-    assert table.schema.metadata[SCHEMA_METADATA_KEY] == b"news_article/1"
+    assert table.schema.metadata[SCHEMA_METADATA_KEY] == b"news_article/2"
     assert b"news_pipeline.version" in table.schema.metadata
     assert table.column("doc_id").to_pylist() == ["a" * 32, "b" * 32]
     assert (

@@ -8,17 +8,17 @@ from collections import Counter
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.boilerplate import (
+from transforms.documents.text_extract import take_title_line
+from transforms.failsafe import FailSafeMap
+from transforms.records import FORMAT_TEXT, Article, PipelineError
+from transforms.text.boilerplate import (
     line_fingerprint,
     remove_boilerplate_lines,
     remove_repeated_title,
 )
-from transforms.detokenize import detokenize, detokenize_line, looks_tokenized
-from transforms.failsafe import FailSafeMap
-from transforms.records import FORMAT_TEXT, Article, PipelineError
-from transforms.text_extract import take_title_line
-from transforms.truecase import best_casings, is_lowercased, restore_case
-from transforms.unicode_fix import fix_unicode, normalize_whitespace
+from transforms.text.detokenize import detokenize, detokenize_line, looks_tokenized
+from transforms.text.truecase import best_casings, is_lowercased, restore_case
+from transforms.text.unicode_fix import fix_unicode, normalize_whitespace
 
 STAGE = "clean"
 DEFAULT_MIN_WORDS = 15

@@ -13,9 +13,9 @@ from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from transforms.boilerplate import line_fingerprint
 from transforms.clean import CorpusStatistics
-from transforms.truecase import (
+from transforms.text.boilerplate import line_fingerprint
+from transforms.text.truecase import (
     count_casings,
     is_lowercased,
     lowercased_vocabulary,

@@ -10,8 +10,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.failsafe import FailSafeMap
-from transforms.language import detect_language
 from transforms.records import Article
+from transforms.text.language import detect_language
 
 STAGE = "enrich"
 

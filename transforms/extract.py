@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 
-from transforms.dates import parse_published
+from transforms.documents.formats import decode_text
+from transforms.documents.html_extract import extract_html, normalize_author
+from transforms.documents.text_extract import parse_text_document
 from transforms.failsafe import FailSafeMap
-from transforms.formats import decode_text
-from transforms.html_extract import extract_html, normalize_author
 from transforms.records import (
     FORMAT_HTML,
     FORMAT_JSONL,
@@ -22,7 +22,7 @@ from transforms.records import (
     PipelineError,
     RawDocument,
 )
-from transforms.text_extract import parse_text_document
+from transforms.text.dates import parse_published
 
 STAGE = "extract"
 

@@ -16,7 +16,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.formats import GZIP_MAGIC, detect_format, strip_compression_suffix
+from transforms.documents.formats import GZIP_MAGIC, detect_format, strip_compression_suffix
 from transforms.records import (
     DEAD_LETTER,
     FORMAT_JSONL,

@@ -22,6 +22,40 @@ _PREVIEW_CHARS = 200
 
 
 @dataclasses.dataclass
+class FeedEntry:
+    """What a feed says of one entry; fills the row where the page lacks it."""
+
+    feed_url: str
+    entry_id: str | None = None
+    link: str | None = None
+    feed_title: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    tags: list[str] = dataclasses.field(default_factory=list)
+    summary: str | None = None
+    # Full HTML content the feed carries (content:encoded, Atom content), if any.
+    content: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        for key in ("published_at", "updated_at"):
+            if record[key] is not None:
+                record[key] = record[key].isoformat()
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> FeedEntry:
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in record.items() if key in known}
+        for key in ("published_at", "updated_at"):
+            if values.get(key):
+                values[key] = dt.datetime.fromisoformat(values[key])
+        return cls(**values)
+
+
+@dataclasses.dataclass
 class RawDocument:
     """One document as read: a whole file, a JSON line or a WARC response record."""
 
@@ -31,6 +65,12 @@ class RawDocument:
     url: str | None = None
     # How the format was decided: "extension", "content" or "extension+content".
     detected_by: str = "extension"
+    # When the bytes were fetched (live ingestion, or a WARC record's WARC-Date).
+    fetched_at: dt.datetime | None = None
+    # The feed entry that linked to this document (live ingestion and its WARC replay).
+    entry: FeedEntry | None = None
+    # schemas.TEXT_FROM_*: the entry's own content stands in for a page that failed.
+    text_source: str = "document"
 
     @property
     def payload_sha256(self) -> str:
@@ -61,6 +101,14 @@ class Article:
     also_seen_at: list[str] = dataclasses.field(default_factory=list)
     ingested_at: dt.datetime | None = None
     pipeline_version: str = PIPELINE_VERSION
+    # Schema version 2: where a live or archived row came from.
+    fetched_at: dt.datetime | None = None
+    feed_url: str | None = None
+    feed_title: str | None = None
+    entry_id: str | None = None
+    tags: list[str] | None = None
+    summary: str | None = None
+    text_source: str = "document"
     # Grouping key for per-source statistics (host, feed or input folder); not written.
     source_key: str = ""
 

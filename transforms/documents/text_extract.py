@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from transforms.dates import parse_published
+from transforms.text.dates import parse_published
 
 # "date 2017-11-09 ...", "Date: 2017-11-09T10:00:00Z", "published: 2017-11-09" at the very start.
 _DATE_HEADER = re.compile(

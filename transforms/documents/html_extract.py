@@ -7,8 +7,8 @@ import datetime as dt
 
 import trafilatura
 
-from transforms.dates import parse_published
 from transforms.records import PipelineError
+from transforms.text.dates import parse_published
 
 # trafilatura's knobs live here and only here; the benchmarks import the same settings.
 # fast=True skips the fallback extractors (readability-lxml, jusText) unless the fast path

@@ -1,0 +1,1 @@
+"""Pure document parsing: format detection, HTML and plain-text extraction, WARC records."""

@@ -1,0 +1,1 @@
+"""Pure text functions: boilerplate, Unicode repair, detokenizing, truecasing, language, dates."""
