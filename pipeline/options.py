@@ -9,6 +9,19 @@ from transforms.corpus_stats import DEFAULT_MIN_DOCS, DEFAULT_MIN_SHARE
 from transforms.read import DEFAULT_MAX_DOCUMENT_BYTES
 from transforms.write import DEFAULT_ROWS_PER_FILE
 
+# Live ingestion defaults (politeness and safety first; see README "Live feeds").
+DEFAULT_POLL_INTERVAL_SECONDS = 900.0
+DEFAULT_MIN_POLL_INTERVAL_SECONDS = 300.0
+DEFAULT_MAX_POLL_INTERVAL_SECONDS = 86_400.0
+DEFAULT_TICK_SECONDS = 10.0
+DEFAULT_SEEN_ENTRIES_DAYS = 30.0
+DEFAULT_MAX_ENTRIES_PER_POLL = 500
+DEFAULT_FETCH_CONCURRENCY = 16
+DEFAULT_PER_HOST_CONCURRENCY = 2
+DEFAULT_PER_HOST_DELAY_SECONDS = 1.0
+DEFAULT_REQUEST_DEADLINE_SECONDS = 30.0
+DEFAULT_MAX_PAGE_BYTES = 10 * 1024 * 1024
+
 
 class NewsPipelineOptions(PipelineOptions):
     """`--input` (repeatable) and `--output` are required; the rest have defaults."""
@@ -59,12 +72,137 @@ class NewsPipelineOptions(PipelineOptions):
             default=DEFAULT_MIN_SHARE,
             help="... and in at least this share of them.",
         )
+        cls._add_live_feed_args(parser)
+
+    @classmethod
+    def _add_live_feed_args(cls, parser):
+        """Live ingestion: poll feeds, fetch their pages, write while running."""
+        parser.add_argument(
+            "--feeds",
+            default=None,
+            help="Feed list to poll: a text file (one URL a line, # comments) or OPML; "
+            "local or gs://. Instead of --input.",
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            default=False,
+            help="Poll every feed once, fetch, write, save state and exit (for cron).",
+        )
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=None,
+            help="Seconds to run, then end cleanly (default: until Ctrl-C or SIGTERM).",
+        )
+        parser.add_argument(
+            "--archive",
+            default=None,
+            help="Folder to archive every feed response and page as WARC (.warc.gz), "
+            "replayable with --input 'ARCHIVE/**/*.warc.gz'.",
+        )
+        parser.add_argument(
+            "--state_dir",
+            default=None,
+            help="Folder of the state store (feeds, entries seen, dedup index, per-source "
+            "statistics). Default: OUTPUT/_state (needed when --output is not local).",
+        )
+        parser.add_argument(
+            "--poll_interval",
+            type=float,
+            default=DEFAULT_POLL_INTERVAL_SECONDS,
+            help="Base seconds between two polls of a feed, adapted to how often it publishes.",
+        )
+        parser.add_argument(
+            "--min_poll_interval",
+            type=float,
+            default=DEFAULT_MIN_POLL_INTERVAL_SECONDS,
+            help="A feed is never polled more often than this (seconds).",
+        )
+        parser.add_argument(
+            "--max_poll_interval",
+            type=float,
+            default=DEFAULT_MAX_POLL_INTERVAL_SECONDS,
+            help="A feed is polled at least this often, failing ones included (seconds).",
+        )
+        parser.add_argument(
+            "--tick_seconds",
+            type=float,
+            default=DEFAULT_TICK_SECONDS,
+            help="How often the live job looks for feeds due for a poll (seconds).",
+        )
+        parser.add_argument(
+            "--seen_entries_days",
+            type=float,
+            default=DEFAULT_SEEN_ENTRIES_DAYS,
+            help="Entries seen are remembered this many days (bounds the state).",
+        )
+        parser.add_argument(
+            "--max_entries_per_poll",
+            type=int,
+            default=DEFAULT_MAX_ENTRIES_PER_POLL,
+            help="At most this many new entries are taken from one poll of one feed.",
+        )
+        parser.add_argument(
+            "--fetch_concurrency",
+            type=int,
+            default=DEFAULT_FETCH_CONCURRENCY,
+            help="Pages fetched at once, all hosts together.",
+        )
+        parser.add_argument(
+            "--per_host_concurrency",
+            type=int,
+            default=DEFAULT_PER_HOST_CONCURRENCY,
+            help="Requests at once to one host.",
+        )
+        parser.add_argument(
+            "--per_host_delay",
+            type=float,
+            default=DEFAULT_PER_HOST_DELAY_SECONDS,
+            help="Seconds between two requests to one host (robots.txt crawl-delay wins if "
+            "longer).",
+        )
+        parser.add_argument(
+            "--request_timeout",
+            type=float,
+            default=DEFAULT_REQUEST_DEADLINE_SECONDS,
+            help="Total seconds one request may take, body included.",
+        )
+        parser.add_argument(
+            "--max_page_bytes",
+            type=int,
+            default=DEFAULT_MAX_PAGE_BYTES,
+            help="A larger response body (after decompression) is a too_large dead letter.",
+        )
+        parser.add_argument(
+            "--contact_url",
+            default=None,
+            help="URL added to the User-Agent so site owners can reach you.",
+        )
+        parser.add_argument(
+            "--allow_private_addresses",
+            action="store_true",
+            default=False,
+            help="Allow requests to loopback and private addresses (tests, intranets). Off by "
+            "default so that a feed cannot make a worker call internal services.",
+        )
 
     def validate_news_options(self) -> list[str]:
         """Errors in the options, for the command line to report before anything runs."""
         errors = []
-        if not self.input:
-            errors.append("--input is required (a file, directory or glob; repeatable)")
+        if self.input and self.feeds:
+            errors.append("--input and --feeds do not go together (archives or live feeds)")
+        if not self.input and not self.feeds:
+            errors.append(
+                "--input (a file, directory or glob; repeatable) or --feeds (a feed list) "
+                "is required"
+            )
+        if self.once and self.duration is not None:
+            errors.append("--once and --duration do not go together")
+        if self.duration is not None and self.duration <= 0:
+            errors.append("--duration must be positive")
+        if not 0 < self.min_poll_interval <= self.max_poll_interval:
+            errors.append("--min_poll_interval must be positive and at most --max_poll_interval")
         if not self.output:
             errors.append("--output is required (a directory)")
         if self.max_document_bytes <= 0:
