@@ -230,3 +230,57 @@ class AttachRunningStatistics(beam.PTransform):
             | "CountLinesInState"
             >> beam.ParDo(_AttachRunningStatistics(self.min_docs, self.min_share))
         )
+
+
+class _AttachStoredStatistics(beam.DoFn):
+    """Article -> (article, CorpusStatistics of its source so far), counted in the local
+    store: no Beam state, so the step stays fused with the live poll and survives restarts."""
+
+    def __init__(self, state_path: str, min_docs: int, min_share: float):
+        self.state_path = state_path
+        self.min_docs = min_docs
+        self.min_share = min_share
+
+    def setup(self):
+        from transforms.state.store import StateStore
+
+        self.store = StateStore(self.state_path)
+
+    def teardown(self):
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+
+    def process(self, article):
+        fingerprints = short_line_fingerprints(article.text)
+        key = article.source_key
+        self.store.add_source_document(key, _text_digest(article.text), fingerprints)
+        documents, counts = self.store.source_line_counts(key, fingerprints)
+        learned = frozenset(
+            fingerprint
+            for fingerprint in fingerprints
+            if is_learned_boilerplate(
+                counts.get(fingerprint, 0), documents, self.min_docs, self.min_share
+            )
+        )
+        yield article, CorpusStatistics(boilerplate_lines={key: learned})
+
+
+class AttachStoredStatistics(beam.PTransform):
+    """Local live form of AttachRunningStatistics: per-source line counts in the state store."""
+
+    def __init__(
+        self,
+        state_path: str,
+        min_docs: int = DEFAULT_MIN_DOCS,
+        min_share: float = DEFAULT_MIN_SHARE,
+    ):
+        super().__init__()
+        self.state_path = state_path
+        self.min_docs = min_docs
+        self.min_share = min_share
+
+    def expand(self, articles):
+        return articles | "CountLinesInStore" >> beam.ParDo(
+            _AttachStoredStatistics(self.state_path, self.min_docs, self.min_share)
+        )

@@ -1,0 +1,269 @@
+"""Live ingestion: poll feeds, fetch their pages, and write Parquet while the job runs.
+
+Local runs (no --runner): Beam's FnApiRunner, one in-process worker. Every step after the
+tick source is fused into its stage (no GroupByKey, no stateful DoFn, no side input: state
+lives in the embedded store instead), so the runner processes each tick as one bundle in real
+time, and the writer's `finish_bundle` puts that tick's files in place.
+
+Dataflow (--runner DataflowRunner --streaming): the same steps, with state in Beam instead
+of the store (feed state per feed key, dedup per text key) and Beam's PeriodicImpulse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+)
+from transforms.web.feed_list import read_feed_list
+from transforms.web.http_client import FetchSettings
+from transforms.web.schedule import ScheduleSettings
+
+from pipeline.graph import ProcessDocuments, fn_api_runner
+from pipeline.options import NewsPipelineOptions
+from pipeline.summary import SUMMARY_FILE, build_summary, counter_totals, format_summary
+from pipeline.version import PIPELINE_VERSION
+from transforms.dedup import DropKnownContent, DropRepeatedContentInState
+from transforms.feeds import FeedSettings, PollFeeds, PollFeedsInBeamState
+from transforms.fetch import FetchPages
+from transforms.records import DEAD_LETTER
+from transforms.state.store import StateStore, state_path
+from transforms.ticks import LiveTicks, request_stop, reset_stop
+from transforms.write import WriteEachBundle, write_file_atomically
+
+_LOG = logging.getLogger(__name__)
+# Seconds between two looks for due feeds on Dataflow (each feed keeps its own schedule).
+DATAFLOW_TICK_SECONDS = 60.0
+
+
+def fetch_settings_from(options: NewsPipelineOptions) -> FetchSettings:
+    return FetchSettings(
+        contact_url=options.contact_url,
+        total_deadline=options.request_timeout,
+        max_body_bytes=options.max_page_bytes,
+        allow_private_addresses=options.allow_private_addresses,
+        allowed_networks=tuple(
+            network.strip() for network in (options.allowed_networks or "").split(",") if network
+        ),
+        per_host_concurrency=options.per_host_concurrency,
+        per_host_min_delay=options.per_host_delay,
+    )
+
+
+def feed_settings_from(
+    options: NewsPipelineOptions, local_state: str | None, run_scope: str = "run"
+) -> FeedSettings:
+    return FeedSettings(
+        feeds=options.feeds,
+        state_path=local_state,
+        archive=options.archive,
+        fetch=fetch_settings_from(options),
+        schedule=ScheduleSettings(
+            base_interval=options.poll_interval,
+            min_interval=options.min_poll_interval,
+            max_interval=options.max_poll_interval,
+        ),
+        max_entries=options.max_entries_per_poll,
+        seen_entries_days=options.seen_entries_days,
+        fetch_concurrency=options.fetch_concurrency,
+        every_tick=options.once,
+        run_scope=run_scope,
+    )
+
+
+def live_summary(store: StateStore, run_info: dict[str, Any], counters: dict[str, int]):
+    """The run summary of a live run: the batch summary's balance and counts, plus every
+    feed's state and running totals (polls, 304s, new entries, rows, failures)."""
+    summary = build_summary(counters, run_info)
+    feed_counters = store.counters()
+    summary["feeds"] = [
+        {
+            "url": feed.url,
+            "title": feed.title,
+            "state": feed.last_status or "never_polled",
+            "failing_since": feed.failing_since.isoformat() if feed.failing_since else None,
+            "last_error": feed.last_error,
+            "last_polled_at": feed.last_polled_at.isoformat() if feed.last_polled_at else None,
+            "next_poll_at": feed.next_poll_at.isoformat() if feed.next_poll_at else None,
+            **feed_counters.get(feed.url, {}),
+        }
+        for feed in store.feeds()
+    ]
+    summary["feeds_by_state"] = {}
+    for feed in summary["feeds"]:
+        state = feed["state"]
+        summary["feeds_by_state"][state] = summary["feeds_by_state"].get(state, 0) + 1
+    return summary
+
+
+def refresh_live_summary(
+    output: str, local_state: str, run_scope: str, run_info: dict[str, Any], written: dict
+) -> None:
+    """After each bundle's files: the run's totals into the store, `_run_summary.json` anew."""
+    store = StateStore(local_state)
+    try:
+        store.add_counters(
+            run_scope,
+            {
+                "write.articles.rows": written["rows"],
+                "write.dead_letters.rows": written["dead_letters"],
+            },
+        )
+        for feed_url, rows in written.get("rows_by_feed", {}).items():
+            if feed_url:
+                store.add_counters(feed_url, {"rows": rows})
+        counters = store.counters(run_scope).get(run_scope, {})
+        summary = live_summary(store, {**run_info, "running": True}, counters)
+    finally:
+        store.close()
+    write_file_atomically(
+        output, SUMMARY_FILE, json.dumps(summary, indent=2, default=str).encode() + b"\n"
+    )
+
+
+def build_live_pipeline(
+    pipeline: beam.Pipeline,
+    options: NewsPipelineOptions,
+    ingested_at: dt.datetime,
+    local_state: str | None,
+    run_scope: str,
+    run_info: dict[str, Any],
+) -> None:
+    """The live graph; `local_state` None means Dataflow (state in Beam)."""
+    settings = feed_settings_from(options, local_state, run_scope)
+    if local_state is not None:
+        if options.once:
+            ticks = pipeline | "OneTick" >> beam.Create([0])
+        else:
+            ticks = pipeline | "Ticks" >> LiveTicks(options.tick_seconds, options.duration)
+        polled = ticks | "PollFeeds" >> PollFeeds(settings)
+    else:
+        from apache_beam.transforms.periodicsequence import PeriodicImpulse
+
+        ticks = pipeline | "Ticks" >> PeriodicImpulse(
+            fire_interval=max(options.tick_seconds, DATAFLOW_TICK_SECONDS)
+        )
+        feed_urls = [source.url for source in read_feed_list(options.feeds)]
+        polled = ticks | "PollFeeds" >> PollFeedsInBeamState(settings, feed_urls)
+    entries = polled.main
+    if local_state is None:
+        # Spread one poll's entries over the workers before the slow page fetches.
+        entries = entries | "SpreadEntries" >> beam.Reshuffle()
+    fetched = entries | "FetchPages" >> FetchPages(
+        settings.fetch, options.archive, options.fetch_concurrency, local_state, run_scope
+    )
+    processed = fetched["main"] | "ProcessDocuments" >> ProcessDocuments(
+        options, ingested_at, streaming=True, state_path=local_state
+    )
+    if local_state is not None:
+        articles = processed["articles"] | "DropKnownContent" >> DropKnownContent(
+            local_state, run_scope
+        )
+    else:
+        articles = processed["articles"] | "DropRepeatedContent" >> DropRepeatedContentInState()
+    dead_letters = (
+        polled[DEAD_LETTER],
+        fetched[DEAD_LETTER],
+        processed[DEAD_LETTER],
+    ) | "AllDeadLetters" >> beam.Flatten()
+    after_bundle = None
+    if local_state is not None:
+        after_bundle = functools.partial(
+            refresh_live_summary, options.output, local_state, run_scope, run_info
+        )
+    (articles, dead_letters) | "WriteEachBundle" >> WriteEachBundle(options.output, after_bundle)
+
+
+def _install_stop_handlers():
+    """Ctrl-C and SIGTERM end the run cleanly at the next tick; a second Ctrl-C aborts."""
+    previous = {}
+
+    def handler(signum, _frame):
+        if signum == signal.SIGINT and getattr(handler, "asked", False):
+            raise KeyboardInterrupt
+        handler.asked = True
+        print("Stopping after the current poll round (Ctrl-C again to abort)...", file=sys.stderr)
+        request_stop()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not possible off the main thread (a test's thread): then no handler.
+        with contextlib.suppress(ValueError):
+            previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def run_live(options: PipelineOptions) -> dict:
+    """Run live ingestion until --once, --duration, Ctrl-C or SIGTERM; returns the summary."""
+    news = options.view_as(NewsPipelineOptions)
+    standard = options.view_as(StandardOptions)
+    ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    run_scope = f"run:{ingested_at.isoformat()}"
+    is_local = not standard.runner
+    local_state = state_path(news.output, news.state_dir) if is_local else None
+    if is_local:
+        # One in-process worker: the stop request and the store are shared in memory.
+        options.view_as(DirectOptions).direct_num_workers = 1
+        options.view_as(DirectOptions).direct_running_mode = "in_memory"
+        read_feed_list(news.feeds)  # a bad feed list stops here, with its line numbers
+    runner = fn_api_runner(options) if is_local else None
+    run_info = {
+        "mode": "live",
+        "pipeline_version": PIPELINE_VERSION,
+        "runner": standard.runner or type(runner).__name__,
+        "ingested_at": ingested_at.isoformat(),
+        "feeds_list": news.feeds,
+        "output": news.output,
+        "archive": news.archive,
+        "state": local_state,
+    }
+    pipeline = beam.Pipeline(runner=runner, options=options)
+    build_live_pipeline(pipeline, news, ingested_at, local_state, run_scope, run_info)
+    reset_stop()
+    previous = _install_stop_handlers() if is_local else {}
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    try:
+        counters = counter_totals(result)
+    except NotImplementedError:
+        print(f"{standard.runner}: pipeline built, no job ran, no summary.", file=sys.stderr)
+        return {"balanced": True, "ran": False}
+    if local_state is None:
+        return build_summary(counters, run_info)
+    store = StateStore(local_state)
+    try:
+        summary = live_summary(store, {**run_info, "running": False}, counters)
+    finally:
+        store.close()
+    path = FileSystems.join(news.output, SUMMARY_FILE)
+    write_file_atomically(
+        news.output, SUMMARY_FILE, json.dumps(summary, indent=2, default=str).encode() + b"\n"
+    )
+    print(format_summary(summary, path), file=sys.stderr)
+    print(format_feed_states(summary), file=sys.stderr)
+    return summary
+
+
+def format_feed_states(summary: dict) -> str:
+    lines = [f"Feeds by state: {summary.get('feeds_by_state', {})}"]
+    for feed in summary.get("feeds", []):
+        if feed["state"] == "failing":
+            lines.append(
+                f"  failing since {feed['failing_since']}: {feed['url']} ({feed['last_error']})"
+            )
+    return "\n".join(lines)
