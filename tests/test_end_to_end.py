@@ -170,7 +170,7 @@ def test_bad_inputs_become_dead_letters_and_the_run_goes_on(tmp_path):
         for path in (output / "_dead_letter").glob("*.jsonl")
         for record in map(json.loads, path.read_text().splitlines())
     }
-    assert dead["image.png"] == ("read", "binary_content")
+    assert dead["image.png"] == ("read", "unsupported_format:png")
     assert dead["empty.txt"] == ("read", "empty_file")
     assert dead["huge.txt"] == ("read", "too_large")
     assert dead["feed.jsonl#line=2"] == ("extract", "invalid_json")
@@ -179,7 +179,7 @@ def test_bad_inputs_become_dead_letters_and_the_run_goes_on(tmp_path):
     assert dead["bad.html.gz"] == ("read", "corrupt_compressed_file")
     # Each reason's counter moved with it.
     reasons = summary["dead_letters_by_reason"]
-    for reason in ("binary_content", "empty_file", "too_large", "corrupt_compressed_file"):
+    for reason in ("unsupported_format:png", "empty_file", "too_large", "corrupt_compressed_file"):
         assert reasons[f"read.{reason}"] == 1, reasons
     assert summary["rows"] == 3 and summary["inputs"] == 10 and summary["balanced"]
     texts = [row[0] for row in query(output, "select text from ARTICLES")]

@@ -72,14 +72,18 @@ def test_jsonl_extension_with_prose_is_a_mismatch_not_a_guess():
 
 
 @pytest.mark.parametrize(
-    "head",
-    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", gzip.compress(b"x" * 100), bytes(range(256))],
+    "head, reason",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "unsupported_format:png"),
+        (gzip.compress(b"x" * 100), "unsupported_format:gz"),
+        (bytes(range(256)), "binary_content"),
+    ],
 )
-def test_binary_content_is_refused(head):
+def test_binary_content_is_refused(head, reason):
     assert looks_binary(head)
     with pytest.raises(PipelineError) as error:
         detect_format("file.txt", head)
-    assert error.value.error_type == "binary_content"
+    assert error.value.error_type == reason
 
 
 def test_utf16_with_bom_is_not_binary():

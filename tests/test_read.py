@@ -103,7 +103,8 @@ def test_warc_response_records_with_html_become_documents(tmp_path):
     [
         (b"", "empty_file"),
         (b"   \n\n", "empty_file"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary_content"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "unsupported_format:png"),
+        (bytes(range(1, 256)), "binary_content"),
         (b"x" * 20_000, "too_large"),
     ],
 )

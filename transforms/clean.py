@@ -8,6 +8,7 @@ from collections import Counter
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.deadline import DEFAULT_MAX_SECONDS_PER_DOCUMENT, run_with_deadline
 from transforms.documents.text_extract import take_title_line
 from transforms.failsafe import FailSafeMap
 from transforms.records import FORMAT_TEXT, Article, PipelineError
@@ -140,18 +141,26 @@ class CleanArticles(beam.PTransform):
     """Article -> cleaned Article. Outputs: `main`, `dead_letter`.
 
     `statistics`: optional side input (a singleton CorpusStatistics) learned from the run.
+    An article over `max_seconds` is a `timeout` dead letter (transforms/deadline.py).
     """
 
-    def __init__(self, statistics=None, min_words: int = DEFAULT_MIN_WORDS):
+    def __init__(
+        self,
+        statistics=None,
+        min_words: int = DEFAULT_MIN_WORDS,
+        max_seconds: float | None = DEFAULT_MAX_SECONDS_PER_DOCUMENT,
+    ):
         super().__init__()
         self.statistics = statistics
         self.min_words = min_words
+        self.max_seconds = max_seconds
 
     def expand(self, articles):
-        min_words = self.min_words
+        min_words, max_seconds = self.min_words, self.max_seconds
 
         def clean(article, statistics=None):
-            return _count_fixes(clean_article(article, statistics, min_words))
+            cleaned = run_with_deadline(max_seconds, clean_article, article, statistics, min_words)
+            return _count_fixes(cleaned)
 
         side_inputs = (self.statistics,) if self.statistics is not None else ()
         return articles | "Clean" >> FailSafeMap(STAGE, clean, *side_inputs)
@@ -161,15 +170,21 @@ class CleanArticlesWithTheirStatistics(beam.PTransform):
     """(Article, CorpusStatistics) -> cleaned Article: the streaming form of CleanArticles,
     fed by corpus_stats.AttachRunningStatistics. Outputs: `main`, `dead_letter`."""
 
-    def __init__(self, min_words: int = DEFAULT_MIN_WORDS):
+    def __init__(
+        self,
+        min_words: int = DEFAULT_MIN_WORDS,
+        max_seconds: float | None = DEFAULT_MAX_SECONDS_PER_DOCUMENT,
+    ):
         super().__init__()
         self.min_words = min_words
+        self.max_seconds = max_seconds
 
     def expand(self, articles_with_statistics):
-        min_words = self.min_words
+        min_words, max_seconds = self.min_words, self.max_seconds
 
         def clean(pair):
             article, statistics = pair
-            return _count_fixes(clean_article(article, statistics, min_words))
+            cleaned = run_with_deadline(max_seconds, clean_article, article, statistics, min_words)
+            return _count_fixes(cleaned)
 
         return articles_with_statistics | "Clean" >> FailSafeMap(STAGE, clean)

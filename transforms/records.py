@@ -71,6 +71,8 @@ class RawDocument:
     entry: FeedEntry | None = None
     # schemas.TEXT_FROM_*: the entry's own content stands in for a page that failed.
     text_source: str = "document"
+    # What reading changed in the bytes (`nul_bytes_removed`, `transcoded_from:utf-16-le`).
+    read_fixes: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def payload_sha256(self) -> str:

@@ -10,6 +10,7 @@ import codecs
 import re
 
 import charset_normalizer
+import filetype
 
 from transforms.records import FORMAT_HTML, FORMAT_JSONL, FORMAT_TEXT, FORMAT_WARC, PipelineError
 
@@ -81,11 +82,124 @@ def looks_binary(head: bytes) -> bool:
     return controls / len(sample) > 0.05
 
 
+# Compound File Binary (OLE2): .doc, .xls, .ppt, .msg of Office 97-2003.
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+# Signatures made only of printable ASCII ("BM" of BMP, "CWS" of Flash, "%!" of PostScript)
+# also start ordinary text ("BMW said..."): such a guess counts only with binary bytes near.
+_BINARY_EVIDENCE_BYTES = 512
+_STRONG_TEXT_SIGNATURES = (b"%PDF-",)
+_CONTROL_BYTES_RE = re.compile(b"[" + re.escape(_CONTROL_BYTES) + b"]")
+
+
+def unsupported_format(head: bytes) -> str | None:
+    """The kind of a binary format no article is read from ("pdf", "png", "docx", "ole",
+    "zip", "tar", "7z", "rar", ...), by its magic bytes; None for anything else."""
+    if head.startswith(_STRONG_TEXT_SIGNATURES):
+        return "pdf"
+    if head.startswith(_OLE_MAGIC):
+        return "ole"
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    if not _CONTROL_BYTES_RE.search(head[:_BINARY_EVIDENCE_BYTES]):
+        return None
+    return kind.extension
+
+
+# UTF-16 and UTF-32 text without a BOM: tried only on bytes that do not look like text as they
+# are (ASCII text decodes as UTF-16 into valid CJK), judged on what the decoding gives.
+_WIDE_ENCODINGS = ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be")
+_MIN_PRINTABLE_SHARE = 0.97
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts the same
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _printable_share(text: str) -> float:
+    if not text:
+        return 0.0
+    printable = sum(map(str.isprintable, text)) + text.count("\n") + text.count("\t")
+    return (printable + text.count("\r")) / len(text)
+
+
+def _nuls_of_wide_text(sample: bytes) -> bool:
+    """NULs as UTF-16/32 of mostly Latin text has them: a large share, at one place of nearly
+    every 2- or 4-byte unit (stray NULs in text are few and anywhere)."""
+    if sample.count(0) < 0.2 * len(sample):
+        return False
+    for width in (2, 4):
+        for offset in range(width):
+            column = sample[offset::width]
+            if column and column.count(0) >= 0.9 * len(column):
+                return True
+    return False
+
+
+def wide_text_encoding(head: bytes) -> str | None:
+    """ "utf-16-le", "utf-32-be", ... for UTF-16/32 text (with or without a BOM), else None."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    sample = head[:_SNIFF_BYTES]
+    if not looks_binary(sample):
+        return None
+    if not _nuls_of_wide_text(sample) and not looks_binary(sample.replace(b"\x00", b"")):
+        return None  # text with stray NUL bytes
+    best, best_ascii = None, -1
+    for encoding in _WIDE_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            text = decoder.decode(sample, final=False)  # a cut last char waits
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text or _printable_share(text) < _MIN_PRINTABLE_SHARE:
+            continue
+        # The right byte order puts spaces, digits and punctuation in ASCII; the wrong one
+        # makes them U+2000, U+0A00, ...
+        ascii_chars = sum(1 for char in text if char < "\x80")
+        if ascii_chars > best_ascii:
+            best, best_ascii = encoding, ascii_chars
+    return best
+
+
+def as_utf8_text_bytes(payload: bytes) -> tuple[bytes, list[str]]:
+    """Text bytes the rest of the pipeline reads as they are: UTF-16/32 (BOM or not)
+    transcoded to UTF-8, NUL bytes removed when what is left is text. Returns the bytes and
+    the fixes made (`transcoded_from:utf-16-le`, `nul_bytes_removed`); binary data unchanged.
+    """
+    fixes = []
+    encoding = wide_text_encoding(payload[:_SNIFF_BYTES])
+    if encoding is not None:
+        body = payload
+        for bom, bom_encoding in _BOMS:
+            if bom_encoding == encoding and body.startswith(bom):
+                body = body[len(bom) :]
+        payload = body.decode(encoding, errors="replace").encode("utf-8")
+        fixes.append(f"transcoded_from:{encoding}")
+    if b"\x00" in payload:
+        without = payload.replace(b"\x00", b"")
+        if without.strip() and not looks_binary(without[:_SNIFF_BYTES]):
+            payload = without
+            fixes.append("nul_bytes_removed")
+    return payload, fixes
+
+
 def detect_format(name: str, head: bytes) -> tuple[str, str]:
     """(format, detected_by) of a file from its name and first bytes.
 
-    Raises PipelineError("binary_content") for binary data.
+    Raises PipelineError("unsupported_format:KIND") for PDFs, images, Office files and
+    archives, PipelineError("binary_content") for other binary data. UTF-16/32 text and text
+    with NUL bytes are judged as `as_utf8_text_bytes` will pass them on.
     """
+    kind = unsupported_format(head)
+    if kind is not None:
+        raise PipelineError(
+            f"unsupported_format:{kind}", f"content is a {kind} file, not text, HTML, JSON or WARC"
+        )
+    head, _fixes = as_utf8_text_bytes(head)
     if looks_binary(head):
         raise PipelineError("binary_content", "content is binary, not text, HTML, JSON or WARC")
     by_extension = format_from_extension(name)
