@@ -166,6 +166,10 @@ def run(argv: list[str] | None = None) -> dict:
     standard = options.view_as(StandardOptions)
     runner = None if standard.runner else local_runner(options)
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if news_options.wave_size and runner is not None and not news_options.feeds:
+        from pipeline.waves import run_in_waves  # local batch run in bounded waves
+
+        return run_in_waves(options, ingested_at, local_runner)
 
     pipeline = beam.Pipeline(runner=runner, options=options)
     build_batch_pipeline(pipeline, news_options, ingested_at)

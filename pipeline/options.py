@@ -72,6 +72,20 @@ class NewsPipelineOptions(PipelineOptions):
             default=DEFAULT_MIN_SHARE,
             help="... and in at least this share of them.",
         )
+        parser.add_argument(
+            "--wave_size",
+            type=int,
+            default=0,
+            help="Local batch runs: process at most this many input files per wave and dedup "
+            "about this many articles at a time, with the whole input's statistics, so memory "
+            "stays flat in the size of the input (same rows). 0: the whole input at once.",
+        )
+        parser.add_argument(
+            "--wave_bytes",
+            type=int,
+            default=None,
+            help="With --wave_size: also at most this many input bytes per wave.",
+        )
         cls._add_live_feed_args(parser)
 
     @classmethod
@@ -209,6 +223,8 @@ class NewsPipelineOptions(PipelineOptions):
             errors.append("--max_document_bytes must be positive")
         if self.rows_per_file <= 0:
             errors.append("--rows_per_file must be positive")
+        if self.wave_size < 0 or (self.wave_bytes is not None and self.wave_bytes <= 0):
+            errors.append("--wave_size must be 0 or more and --wave_bytes positive")
         if self.boilerplate_min_docs < 2:
             errors.append("--boilerplate_min_docs must be at least 2")
         return errors

@@ -292,6 +292,37 @@ class StateStore:
                 )
         return documents, counts
 
+    def add_source_documents(self, documents: Iterable[tuple[str, str, Iterable[str]]]) -> None:
+        """Many (source_key, text_digest, fingerprints) in one transaction (batch waves): like
+        add_source_document, without pruning, so the counts are those of the whole input."""
+        with self._transaction() as db:
+            for source_key, text_digest, fingerprints in documents:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO source_documents VALUES (?, ?)",
+                    (source_key, text_digest),
+                )
+                if cursor.rowcount == 1:
+                    db.executemany(
+                        "INSERT INTO source_lines VALUES (?, ?, 1) ON CONFLICT "
+                        "(source_key, fingerprint) DO UPDATE SET documents = documents + 1",
+                        [(source_key, fingerprint) for fingerprint in set(fingerprints)],
+                    )
+
+    def source_document_counts(self) -> dict[str, int]:
+        """{source_key: distinct documents counted}."""
+        with self._transaction() as db:
+            return dict(
+                db.execute("SELECT source_key, count(*) FROM source_documents GROUP BY source_key")
+            )
+
+    def source_lines_seen(self, min_documents: int = 2) -> list[tuple[str, str, int]]:
+        """(source_key, fingerprint, documents) of the lines seen in at least that many."""
+        with self._transaction() as db:
+            return db.execute(
+                "SELECT source_key, fingerprint, documents FROM source_lines WHERE documents >= ?",
+                (min_documents,),
+            ).fetchall()
+
     # Counters
 
     def add_counters(self, scope: str, increments: dict[str, int]) -> None:

@@ -1,0 +1,414 @@
+"""Local batch runs in bounded waves: memory flat in the size of the input, the same rows.
+
+The unbounded graph (pipeline.graph) holds every article in the local runner's memory between
+extraction and cleaning (cleaning waits for the whole run's statistics) and again between
+enrichment and dedup. Here the same composites run as a few Beam pipelines on the local runner,
+each over a bounded share of the work, with what lies between them on disk:
+
+1. extract, one wave of input files at a time: ReadDocuments and ExtractArticles fused with a
+   step that spills each article to disk (pickles, gzip level 1) and counts its source's short
+   lines in a run-scoped StateStore (SQLite), plus the words of lowercased articles;
+2. word casings (only when the run has lowercased articles), from the spilled cased articles;
+3. clean and enrich every spilled article with the whole input's statistics (a small side
+   input), then spill each by its content hash into one of B buckets;
+4. write, one bucket at a time: every copy of a text is in the same bucket, so
+   DropExactDuplicates and WritePartitionedParquet keep exactly the rows of the unbounded run
+   (files differ: a partition's rows are spread over one file per bucket).
+
+Nothing grows with N in memory but the per-source learned lines, the casings of the run's
+lowercased words, and one bucket (about `wave_size` articles) in the last pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import math
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+from pipeline.options import NewsPipelineOptions
+from pipeline.summary import build_summary, counter_totals, format_summary, write_summary
+from pipeline.version import PIPELINE_VERSION
+from transforms.clean import CleanArticles, CorpusStatistics
+from transforms.corpus_stats import is_learned_boilerplate, short_line_fingerprints
+from transforms.dedup import DropExactDuplicates
+from transforms.enrich import EnrichMetadata
+from transforms.extract import ExtractArticles
+from transforms.read import ReadDocuments, expand_input_pattern
+from transforms.records import DEAD_LETTER
+from transforms.state.store import StateStore
+from transforms.text.truecase import (
+    count_casings,
+    is_lowercased,
+    lowercased_vocabulary,
+    merge_casings,
+    restrict_casings,
+)
+from transforms.write import CountRowsPerPartition, WriteDeadLetters, WritePartitionedParquet
+
+# Items per spill file: several files per worker, so the next pass can share them out.
+SPILL_FILE_ITEMS = 500
+# Per-source line counts written to the store in batches of this many documents.
+STORE_BATCH_DOCUMENTS = 500
+# Open bucket files per worker are bounded by this.
+MAX_BUCKETS = 512
+SPILL_SUFFIX = ".pkl.gz"
+
+
+# ---------------------------------------------------------------- spill files
+
+
+class SpillWriter:
+    """Pickled items into gzip files of at most `max_items` each, under `directory`."""
+
+    def __init__(self, directory: str, prefix: str, max_items: int = SPILL_FILE_ITEMS):
+        self.directory = directory
+        self.prefix = prefix
+        self.max_items = max_items
+        self._handle = None
+        self._items = 0
+
+    def write(self, item) -> None:
+        if self._handle is None or self._items >= self.max_items:
+            self.close()
+            os.makedirs(self.directory, exist_ok=True)
+            name = f"{self.prefix}-{uuid.uuid4().hex}{SPILL_SUFFIX}"
+            path = os.path.join(self.directory, name)
+            self._handle = gzip.open(path, "wb", compresslevel=1)  # noqa: SIM115 - closed in close()
+            self._items = 0
+        pickle.dump(item, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._items += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def read_spill(path: str) -> Iterator:
+    with gzip.open(path, "rb") as handle:
+        while True:
+            try:
+                yield pickle.load(handle)
+            except EOFError:
+                return
+
+
+def spill_files(directory: str) -> list[str]:
+    if not os.path.isdir(directory):
+        return []
+    return sorted(
+        os.path.join(directory, name)
+        for name in os.listdir(directory)
+        if name.endswith(SPILL_SUFFIX)
+    )
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+# ---------------------------------------------------------------- waves of input files
+
+
+def list_input_files(patterns: list[str]) -> list[tuple[str, int]]:
+    """(path, size) of every file the patterns match, each once, in a stable order."""
+    found: dict[str, int] = {}
+    for pattern in patterns:
+        for match in FileSystems.match([expand_input_pattern(pattern)])[0].metadata_list:
+            found.setdefault(match.path, match.size_in_bytes)
+    return sorted(found.items())
+
+
+def plan_waves(
+    files: list[tuple[str, int]], max_files: int, max_bytes: int | None = None
+) -> list[list[str]]:
+    """Consecutive groups of at most `max_files` files and (but for a single larger file)
+    `max_bytes` bytes."""
+    waves: list[list[str]] = []
+    current: list[str] = []
+    current_bytes = 0
+    for path, size in files:
+        too_many = len(current) >= max_files
+        too_big = max_bytes is not None and current and current_bytes + size > max_bytes
+        if current and (too_many or too_big):
+            waves.append(current)
+            current, current_bytes = [], 0
+        current.append(path)
+        current_bytes += size
+    if current:
+        waves.append(current)
+    return waves
+
+
+# ---------------------------------------------------------------- pass 1: extract and count
+
+
+class _SpillAndCount(beam.DoFn):
+    """Article -> spilled to disk; its source's short lines counted in the store; the words of
+    a lowercased article kept for the casing pass. Outputs nothing."""
+
+    def __init__(self, spill_dir: str, store_path: str):
+        self.spill_dir = spill_dir
+        self.store_path = store_path
+
+    def setup(self):
+        self.store = StateStore(self.store_path)
+
+    def start_bundle(self):
+        self.articles = SpillWriter(os.path.join(self.spill_dir, "articles"), "a")
+        self.pending: list[tuple[str, str, set[str]]] = []
+        self.vocabulary: set[str] = set()
+
+    def process(self, article):
+        self.articles.write(article)
+        self.pending.append(
+            (article.source_key, text_digest(article.text), short_line_fingerprints(article.text))
+        )
+        self.vocabulary |= lowercased_vocabulary(article.text)
+        if len(self.pending) >= STORE_BATCH_DOCUMENTS:
+            self._flush()
+        return ()
+
+    def _flush(self):
+        self.store.add_source_documents(self.pending)
+        self.pending = []
+
+    def finish_bundle(self):
+        self._flush()
+        self.articles.close()
+        if self.vocabulary:
+            words = SpillWriter(os.path.join(self.spill_dir, "vocabulary"), "v")
+            words.write(self.vocabulary)
+            words.close()
+
+    def teardown(self):
+        self.store.close()
+
+
+def build_extract_wave(pipeline, options: NewsPipelineOptions, paths, spill_dir, store_path):
+    read = pipeline | "ReadDocuments" >> ReadDocuments(paths, options.max_document_bytes)
+    extracted = read.documents | "ExtractArticles" >> ExtractArticles()
+    _ = extracted.main | "SpillAndCount" >> beam.ParDo(_SpillAndCount(spill_dir, store_path))
+    (
+        (read[DEAD_LETTER], extracted[DEAD_LETTER])
+        | "ExtractDeadLetters" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteDeadLetters(options.output)
+    )
+
+
+# ---------------------------------------------------------------- statistics between passes
+
+
+def learned_boilerplate(
+    store: StateStore, min_docs: int, min_share: float
+) -> dict[str, frozenset[str]]:
+    """{source_key: learned template lines} of the whole input, by the rule of the batch graph."""
+    documents = store.source_document_counts()
+    learned: dict[str, set[str]] = {}
+    for source_key, fingerprint, count in store.source_lines_seen(min_documents=2):
+        if is_learned_boilerplate(count, documents.get(source_key, 0), min_docs, min_share):
+            learned.setdefault(source_key, set()).add(fingerprint)
+    return {source_key: frozenset(lines) for source_key, lines in learned.items()}
+
+
+def learn_casings(article_files: list[str], vocabulary: frozenset[str]) -> tuple[dict, int]:
+    """Casings of the vocabulary's words in the cased articles (LearnCorpusStatistics' rule);
+    also how many articles taught them."""
+    merged: dict[str, Counter] = {}
+    taught = 0
+    if not vocabulary:
+        return merged, taught
+    for path in article_files:
+        for article in read_spill(path):
+            if not is_lowercased(article.text):
+                taught += 1
+                merge_casings(merged, restrict_casings(count_casings(article.text), vocabulary))
+    # Words only ever seen lowercase teach nothing the default does not do.
+    return {word: forms for word, forms in merged.items() if set(forms) != {word}}, taught
+
+
+# ---------------------------------------------------------------- pass 2: clean and enrich
+
+
+def bucket_of(content_sha256: str, buckets: int) -> int:
+    return int(content_sha256[:8], 16) % buckets
+
+
+class _SpillIntoBuckets(beam.DoFn):
+    """Enriched article -> spilled into the bucket of its content hash."""
+
+    def __init__(self, spill_dir: str, buckets: int):
+        self.spill_dir = spill_dir
+        self.buckets = buckets
+
+    def start_bundle(self):
+        self.writers: dict[int, SpillWriter] = {}
+
+    def process(self, article):
+        bucket = bucket_of(article.content_sha256, self.buckets)
+        writer = self.writers.get(bucket)
+        if writer is None:
+            directory = os.path.join(self.spill_dir, f"bucket-{bucket:04d}")
+            writer = self.writers[bucket] = SpillWriter(directory, "e", max_items=10**9)
+        writer.write(article)
+        return ()
+
+    def finish_bundle(self):
+        for writer in self.writers.values():
+            writer.close()
+
+
+def build_clean_pass(
+    pipeline,
+    options: NewsPipelineOptions,
+    article_files: list[str],
+    statistics: CorpusStatistics,
+    ingested_at: dt.datetime,
+    spill_dir: str,
+    buckets: int,
+    spread: bool,
+):
+    files = pipeline | "SpilledArticles" >> beam.Create(article_files)
+    if spread:
+        files = files | "SpreadFiles" >> beam.Reshuffle()
+    articles = files | "ReadSpill" >> beam.FlatMap(read_spill)
+    statistics_input = pipeline | "Statistics" >> beam.Create([statistics])
+    cleaned = articles | "CleanArticles" >> CleanArticles(
+        beam.pvalue.AsSingleton(statistics_input), options.min_words
+    )
+    enriched = cleaned.main | "EnrichMetadata" >> EnrichMetadata(ingested_at)
+    _ = enriched.main | "SpillIntoBuckets" >> beam.ParDo(_SpillIntoBuckets(spill_dir, buckets))
+    (
+        (cleaned[DEAD_LETTER], enriched[DEAD_LETTER])
+        | "CleanDeadLetters" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteDeadLetters(options.output)
+    )
+
+
+# ---------------------------------------------------------------- pass 3: dedup and write
+
+
+def build_write_bucket(pipeline, options: NewsPipelineOptions, bucket_files: list[str]):
+    articles = (
+        pipeline
+        | "BucketFiles" >> beam.Create(bucket_files)
+        | "ReadBucket" >> beam.FlatMap(read_spill)
+    )
+    expected_rows = articles | "CountRowsPerPartition" >> CountRowsPerPartition()
+    (
+        articles
+        | "DropExactDuplicates" >> DropExactDuplicates()
+        | "WritePartitionedParquet"
+        >> WritePartitionedParquet(options.output, options.rows_per_file, expected_rows)
+    )
+
+
+# ---------------------------------------------------------------- the driver
+
+
+def _run_beam(options: PipelineOptions, runner_factory, build, *args) -> dict[str, int]:
+    pipeline = beam.Pipeline(runner=runner_factory(options), options=options)
+    build(pipeline, *args)
+    result = pipeline.run()
+    result.wait_until_finish()
+    return counter_totals(result)
+
+
+def _single_worker(options: PipelineOptions) -> PipelineOptions:
+    """The same options with one in-process worker (for passes too small to share out)."""
+    single = PipelineOptions.from_dictionary(
+        {**options.get_all_options(drop_default=True), "direct_num_workers": 1}
+    )
+    single.view_as(DirectOptions).direct_running_mode = "in_memory"
+    return single
+
+
+def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_factory) -> dict:
+    """The batch run of pipeline.graph.run in bounded waves; returns the run summary.
+
+    `runner_factory(options)` builds the local runner of one pass.
+    """
+    news = options.view_as(NewsPipelineOptions)
+    several = options.view_as(DirectOptions).direct_num_workers != 1
+    work_root = news.state_dir or os.path.join(news.output, "_state")
+    os.makedirs(work_root, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="waves-", dir=work_root)
+    totals: Counter = Counter()
+    try:
+        store = StateStore(os.path.join(work, "statistics.sqlite"))
+        files = list_input_files(news.input)
+        waves = plan_waves(files, news.wave_size, news.wave_bytes)
+        for paths in waves:
+            totals.update(
+                _run_beam(
+                    options, runner_factory, build_extract_wave, news, paths, work, store.path
+                )
+            )
+        article_files = spill_files(os.path.join(work, "articles"))
+        vocabulary: set[str] = set()
+        for path in spill_files(os.path.join(work, "vocabulary")):
+            for words in read_spill(path):
+                vocabulary |= words
+        casings, taught = learn_casings(article_files, frozenset(vocabulary))
+        totals["stats.casings_learned_from"] += taught
+        statistics = CorpusStatistics(
+            boilerplate_lines=learned_boilerplate(
+                store, news.boilerplate_min_docs, news.boilerplate_min_share
+            ),
+            casings=casings,
+        )
+        store.close()
+        extracted = totals.get("extract.ok", 0)
+        buckets = max(1, min(MAX_BUCKETS, math.ceil(extracted / news.wave_size)))
+        if article_files:
+            totals.update(
+                _run_beam(
+                    options,
+                    runner_factory,
+                    build_clean_pass,
+                    news,
+                    article_files,
+                    statistics,
+                    ingested_at,
+                    work,
+                    buckets,
+                    several,
+                )
+            )
+        single = _single_worker(options)
+        for bucket in range(buckets):
+            bucket_files = spill_files(os.path.join(work, f"bucket-{bucket:04d}"))
+            if bucket_files:
+                totals.update(
+                    _run_beam(single, runner_factory, build_write_bucket, news, bucket_files)
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = build_summary(
+        dict(totals),
+        {
+            "pipeline_version": PIPELINE_VERSION,
+            "runner": "FnApiRunner in waves",
+            "ingested_at": ingested_at.isoformat(),
+            "inputs_patterns": news.input,
+            "output": news.output,
+            "waves": len(waves),
+            "dedup_buckets": buckets,
+        },
+    )
+    summary_path = write_summary(news.output, summary)
+    print(format_summary(summary, summary_path), file=sys.stderr)
+    return summary

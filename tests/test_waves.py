@@ -1,0 +1,107 @@
+"""A small corpus run as several waves and as one: identical rows and dead letters."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.graph import run
+from pipeline.waves import SpillWriter, plan_waves, read_spill, spill_files
+
+PROSE = (
+    "The harbour authority said on {day} that the new ferry line to the northern islands would "
+    "start in spring, after a long dispute over landing fees with the operators of the old pier."
+)
+TEMPLATE = ["Subscribe to our newsletter", "Share this story", "Read more local news"]
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+    for index, day in enumerate(days):  # one source whose template lines must be learned
+        body = [f"Ferry news {index}", TEMPLATE[0], PROSE.format(day=day), *TEMPLATE[1:]]
+        _write(root / "harbour" / f"{index}.txt", "\n".join(body))
+    copy = PROSE.format(day="Sunday") + " The same story was syndicated word for word."
+    _write(root / "a_wire" / "story.txt", copy)  # one text in two files, far apart in order
+    _write(root / "z_mirror" / "story.txt", copy)
+    _write(root / "broken" / "empty.txt", "")
+    _write(root / "broken" / "short.txt", "Too short to be an article.")
+    cased = "Moscow and Washington traded words again on Friday, Reuters reported. " * 3
+    lowered = "moscow and washington said little on saturday , reuters reported . " * 3
+    records = [{"title": "Cased", "text": cased}, {"title": "lowered", "text": lowered}]
+    _write(
+        root / "feed.jsonl",
+        "\n".join([*(json.dumps(r) for r in records), "{not json"]) + "\n",
+    )
+    return root
+
+
+def _rows(output):
+    rows = []
+    for path in sorted(output.rglob("*.parquet")):
+        rows += pq.read_table(path).to_pylist()
+    for row in rows:
+        row.pop("ingested_at")  # the time of each run
+    return sorted(rows, key=lambda row: row["doc_id"])
+
+
+def _dead_letters(output):
+    records = []
+    for path in (output / "_dead_letter").glob("*.jsonl"):
+        records += map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    for record in records:
+        record.pop("failed_at")  # the time of each run
+    return sorted(records, key=lambda record: (record["source_uri"], record["stage"]))
+
+
+@pytest.fixture(scope="module")
+def runs(corpus, tmp_path_factory):
+    outputs = {}
+    for name, extra in [("one", []), ("waves", ["--wave_size=2"])]:
+        output = tmp_path_factory.mktemp(name)
+        summary = run(["--input", str(corpus), "--output", str(output), *extra])
+        outputs[name] = (output, summary)
+    return outputs
+
+
+def test_waves_give_the_rows_and_dead_letters_of_one_run(runs):
+    (one, one_summary), (waves, waves_summary) = runs["one"], runs["waves"]
+    assert waves_summary["waves"] > 1 and waves_summary["dedup_buckets"] > 1
+    assert _rows(waves) == _rows(one)
+    assert _dead_letters(waves) == _dead_letters(one)
+    for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes"):
+        assert waves_summary[key] == one_summary[key], key
+
+
+def test_the_corpus_exercises_what_waves_must_carry_over(runs):
+    output, summary = runs["waves"]
+    rows = _rows(output)
+    fixes = [fix for row in rows for fix in row["fixes"]]
+    # Template lines learned from the whole input, though no wave holds 3 of its documents.
+    assert any(fix.startswith("learned_boilerplate_lines_removed") for fix in fixes)
+    assert "truecased" in fixes
+    assert [row["duplicate_count"] for row in rows].count(1) == 1  # copies in distinct waves
+    assert summary["dead_letters"] == 3  # empty file, too short, invalid JSON line
+    assert not list(output.glob("_state/waves-*"))  # spill removed
+
+
+def test_spill_files_round_trip_and_rotate(tmp_path):
+    writer = SpillWriter(str(tmp_path), "t", max_items=2)
+    for item in range(5):
+        writer.write({"item": item})
+    writer.close()
+    files = spill_files(str(tmp_path))
+    assert len(files) == 3
+    assert sorted(item["item"] for path in files for item in read_spill(path)) == list(range(5))
+
+
+def test_plan_waves_bounds_files_and_bytes():
+    files = [("a", 10), ("b", 10), ("c", 50), ("d", 5)]
+    assert plan_waves(files, 2) == [["a", "b"], ["c", "d"]]
+    assert plan_waves(files, 10, max_bytes=25) == [["a", "b"], ["c"], ["d"]]
