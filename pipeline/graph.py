@@ -52,7 +52,9 @@ class ProcessDocuments(beam.PTransform):
 
     def expand(self, documents):
         options = self.options
-        extracted = documents | "ExtractArticles" >> ExtractArticles()
+        extracted = documents | "ExtractArticles" >> ExtractArticles(
+            options.max_seconds_per_document
+        )
         if self.streaming:
             # No end of input to wait for: per-source counts live in state instead.
             cleaned = (
@@ -75,7 +77,9 @@ class ProcessDocuments(beam.PTransform):
                 options.boilerplate_min_docs, options.boilerplate_min_share
             )
             cleaned = articles | "CleanArticles" >> CleanArticles(
-                beam.pvalue.AsSingleton(statistics), options.min_words
+                beam.pvalue.AsSingleton(statistics),
+                options.min_words,
+                options.max_seconds_per_document,
             )
         enriched = cleaned.main | "EnrichMetadata" >> EnrichMetadata(self.ingested_at)
         dead_letters = (
@@ -89,7 +93,12 @@ class ProcessDocuments(beam.PTransform):
 def build_batch_pipeline(
     pipeline: beam.Pipeline, options: NewsPipelineOptions, ingested_at: dt.datetime
 ) -> None:
-    read = pipeline | "ReadDocuments" >> ReadDocuments(options.input, options.max_document_bytes)
+    read = pipeline | "ReadDocuments" >> ReadDocuments(
+        options.input,
+        options.max_document_bytes,
+        options.max_records_per_file,
+        options.max_expanded_bytes_per_file,
+    )
     processed = read.documents | "ProcessDocuments" >> ProcessDocuments(
         options, ingested_at, spread_articles=several_local_workers(options)
     )

@@ -6,6 +6,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.clean import DEFAULT_MIN_WORDS
 from transforms.corpus_stats import DEFAULT_MIN_DOCS, DEFAULT_MIN_SHARE
+from transforms.deadline import DEFAULT_MAX_SECONDS_PER_DOCUMENT
+from transforms.documents.limits import (
+    DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
+    DEFAULT_MAX_RECORDS_PER_FILE,
+)
 from transforms.read import DEFAULT_MAX_DOCUMENT_BYTES
 from transforms.write import DEFAULT_ROWS_PER_FILE
 
@@ -45,6 +50,27 @@ class NewsPipelineOptions(PipelineOptions):
             type=int,
             default=DEFAULT_MAX_DOCUMENT_BYTES,
             help="Larger documents go to the dead letters as too_large.",
+        )
+        parser.add_argument(
+            "--max_records_per_file",
+            type=int,
+            default=DEFAULT_MAX_RECORDS_PER_FILE,
+            help="Records (JSON lines, WARC records) read from one file; the rest of the file "
+            "is one dead letter, too_many_records.",
+        )
+        parser.add_argument(
+            "--max_expanded_bytes_per_file",
+            type=int,
+            default=DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
+            help="Bytes read from one file after decompression; the rest of the file is one "
+            "dead letter, too_large_expanded.",
+        )
+        parser.add_argument(
+            "--max_seconds_per_document",
+            type=float,
+            default=DEFAULT_MAX_SECONDS_PER_DOCUMENT,
+            help="Seconds one document may spend in extraction, and again in cleaning; past "
+            "them it is a timeout dead letter.",
         )
         parser.add_argument(
             "--min_words",
@@ -221,6 +247,10 @@ class NewsPipelineOptions(PipelineOptions):
             errors.append("--output is required (a directory)")
         if self.max_document_bytes <= 0:
             errors.append("--max_document_bytes must be positive")
+        if self.max_records_per_file <= 0 or self.max_expanded_bytes_per_file <= 0:
+            errors.append("--max_records_per_file, --max_expanded_bytes_per_file: must be > 0")
+        if self.max_seconds_per_document <= 0:
+            errors.append("--max_seconds_per_document must be positive")
         if self.rows_per_file <= 0:
             errors.append("--rows_per_file must be positive")
         if self.wave_size < 0 or (self.wave_bytes is not None and self.wave_bytes <= 0):

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 
+from transforms.deadline import DEFAULT_MAX_SECONDS_PER_DOCUMENT, run_with_deadline
 from transforms.documents.formats import decode_text
 from transforms.documents.html_extract import extract_html, normalize_author
 from transforms.documents.text_extract import parse_text_document
@@ -153,13 +154,25 @@ def extract_article(document: RawDocument) -> Article:
         raise PipelineError("no_article_text", "the document holds no text")
     if document.detected_by == "content" and document.input_format != FORMAT_WARC:
         article.fixes.append(f"format_from_content:{document.input_format}")
+    article.fixes.extend(document.read_fixes)
     article.source = article.source or host_of(article.url)
     article.source_key = source_key_of(article)
     return article
 
 
 class ExtractArticles(beam.PTransform):
-    """RawDocument -> Article (text plus metadata). Outputs: `main`, `dead_letter`."""
+    """RawDocument -> Article (text plus metadata). Outputs: `main`, `dead_letter`.
+
+    A document over `max_seconds` is a `timeout` dead letter (transforms/deadline.py)."""
+
+    def __init__(self, max_seconds: float | None = DEFAULT_MAX_SECONDS_PER_DOCUMENT):
+        super().__init__()
+        self.max_seconds = max_seconds
 
     def expand(self, documents):
-        return documents | "Extract" >> FailSafeMap(STAGE, extract_article)
+        max_seconds = self.max_seconds
+
+        def extract(document):
+            return run_with_deadline(max_seconds, extract_article, document)
+
+        return documents | "Extract" >> FailSafeMap(STAGE, extract)

@@ -16,7 +16,18 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.documents.formats import GZIP_MAGIC, detect_format, strip_compression_suffix
+from transforms.documents.formats import (
+    GZIP_MAGIC,
+    as_utf8_text_bytes,
+    detect_format,
+    strip_compression_suffix,
+)
+from transforms.documents.limits import (
+    DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
+    DEFAULT_MAX_RECORDS_PER_FILE,
+    bounded_records,
+    limit_expansion,
+)
 from transforms.records import (
     DEAD_LETTER,
     FORMAT_JSONL,
@@ -166,12 +177,18 @@ def open_document_stream(path: str, open_file=FileSystems.open) -> BinaryIO:
 
 
 def iter_file_documents(
-    path: str, max_bytes: int, open_file=FileSystems.open
+    path: str,
+    max_bytes: int,
+    open_file=FileSystems.open,
+    max_records: int = DEFAULT_MAX_RECORDS_PER_FILE,
+    max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
 ) -> Iterator[RawDocument | dict[str, Any]]:
     """Every document of one file, or dead letters for what cannot be read.
 
     `open_file(path, compression_type=...)` returns a binary stream (Beam's FileSystems.open by
-    default, so gs:// works).
+    default, so gs:// works). Past `max_records` records or `max_expanded_bytes` bytes read
+    (after decompression) it raises PipelineError (too_many_records, too_large_expanded): the
+    caller makes the rest of the file one dead letter.
     """
     with open_document_stream(path, open_file) as stream:
         head = stream.read(_HEAD_BYTES)
@@ -181,20 +198,32 @@ def iter_file_documents(
         if input_format not in (FORMAT_JSONL, FORMAT_WARC):
             # One document: the rest of the stream already open.
             payload = _read_bounded(stream, max_bytes, path, head)
-            yield RawDocument(path, payload, input_format, detected_by=detected_by)
+            payload, read_fixes = as_utf8_text_bytes(payload)
+            yield RawDocument(
+                path, payload, input_format, detected_by=detected_by, read_fixes=read_fixes
+            )
             return
     # Records are read from the start, as a stream (a file may be far larger than memory).
-    with open_document_stream(path, open_file) as stream:
+    with open_document_stream(path, open_file) as opened:
+        stream = limit_expansion(opened, max_expanded_bytes, path)
         if input_format == FORMAT_JSONL:
             whole_file_json = strip_compression_suffix(path).lower().endswith(".json")
-            yield from iter_json_records(stream, path, max_bytes, whole_file_json)
+            records = iter_json_records(stream, path, max_bytes, whole_file_json)
         else:
-            yield from iter_warc_records(stream, path, max_bytes)
+            records = iter_warc_records(stream, path, max_bytes)
+        yield from bounded_records(records, max_records, path)
 
 
 class _SplitFileIntoDocuments(beam.DoFn):
-    def __init__(self, max_document_bytes: int):
+    def __init__(
+        self,
+        max_document_bytes: int,
+        max_records: int = DEFAULT_MAX_RECORDS_PER_FILE,
+        max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
+    ):
         self.max_document_bytes = max_document_bytes
+        self.max_records = max_records
+        self.max_expanded_bytes = max_expanded_bytes
         self.files = Metrics.counter("news", "read.files")
         self.inputs = Metrics.counter("news", "inputs")
         self.failed = Metrics.counter("news", "dead_letter.read")
@@ -202,7 +231,12 @@ class _SplitFileIntoDocuments(beam.DoFn):
     def process(self, readable_file: fileio.ReadableFile):
         path = readable_file.metadata.path
         self.files.inc()
-        documents = iter_file_documents(path, self.max_document_bytes)
+        documents = iter_file_documents(
+            path,
+            self.max_document_bytes,
+            max_records=self.max_records,
+            max_expanded_bytes=self.max_expanded_bytes,
+        )
         while True:
             try:
                 item = next(documents)
@@ -235,10 +269,17 @@ class ReadDocuments(beam.PTransform):
     Outputs: `documents` and `dead_letter`.
     """
 
-    def __init__(self, patterns: list[str], max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES):
+    def __init__(
+        self,
+        patterns: list[str],
+        max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+        max_records_per_file: int = DEFAULT_MAX_RECORDS_PER_FILE,
+        max_expanded_bytes_per_file: int = DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
+    ):
         super().__init__()
         self.patterns = [expand_input_pattern(pattern) for pattern in patterns]
         self.max_document_bytes = max_document_bytes
+        self.limits = (max_records_per_file, max_expanded_bytes_per_file)
 
     def expand(self, pipeline_root):
         return (
@@ -248,7 +289,7 @@ class ReadDocuments(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "OpenFiles" >> fileio.ReadMatches()
             | "SplitFileIntoDocuments"
-            >> beam.ParDo(_SplitFileIntoDocuments(self.max_document_bytes)).with_outputs(
-                DEAD_LETTER, main="documents"
-            )
+            >> beam.ParDo(
+                _SplitFileIntoDocuments(self.max_document_bytes, *self.limits)
+            ).with_outputs(DEAD_LETTER, main="documents")
         )
