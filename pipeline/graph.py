@@ -15,7 +15,8 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
-from pipeline.options import NewsPipelineOptions
+from pipeline.options import NewsPipelineOptions, UsageError
+from pipeline.progress import track_progress
 from pipeline.summary import build_summary, counter_totals, format_summary, write_summary
 from pipeline.version import PIPELINE_VERSION
 from transforms.clean import CleanArticles, CleanArticlesWithTheirStatistics
@@ -169,7 +170,7 @@ def run(argv: list[str] | None = None) -> dict:
             f"--input {p!r} matches no file" for p in missing_local_inputs(news_options.input)
         ]
     if errors:
-        raise SystemExit("error: " + "; ".join(errors))
+        raise UsageError("; ".join(errors))
     # Workers import our packages from the installed distribution, not from __main__.
     options.view_as(SetupOptions).save_main_session = False
     standard = options.view_as(StandardOptions)
@@ -182,8 +183,9 @@ def run(argv: list[str] | None = None) -> dict:
 
     pipeline = beam.Pipeline(runner=runner, options=options)
     build_batch_pipeline(pipeline, news_options, ingested_at)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with track_progress(pipeline, options):  # progress bar / lines of local runs
+        result = pipeline.run()
+        result.wait_until_finish()
     try:
         counters = counter_totals(result)
     except NotImplementedError:

@@ -28,6 +28,14 @@ DEFAULT_REQUEST_DEADLINE_SECONDS = 30.0
 DEFAULT_MAX_PAGE_BYTES = 10 * 1024 * 1024
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_LOG_LEVEL = "WARNING"
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit status 2."""
+
+
 class NewsPipelineOptions(PipelineOptions):
     """`--input` (repeatable) and `--output` are required; the rest have defaults."""
 
@@ -113,6 +121,24 @@ class NewsPipelineOptions(PipelineOptions):
             help="With --wave_size: also at most this many input bytes per wave.",
         )
         cls._add_live_feed_args(parser)
+        cls._add_operator_args(parser)
+
+    @classmethod
+    def _add_operator_args(cls, parser):
+        """What the operator sees while it runs."""
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            default=False,
+            help="No progress bar or progress lines (the run summary is still printed).",
+        )
+        parser.add_argument(
+            "--log_level",
+            default=DEFAULT_LOG_LEVEL,
+            type=str.upper,
+            choices=LOG_LEVELS,
+            help="Log messages of at least this level (DEBUG shows Beam's own logs too).",
+        )
 
     @classmethod
     def _add_live_feed_args(cls, parser):
