@@ -75,10 +75,15 @@ class ParsedFeed:
     def ok(self) -> bool:
         return self.failed_reason is None
 
-    def entry_times(self) -> list[dt.datetime]:
-        """Publication (else update) time of each dated entry: the scheduler's input."""
+    def entry_times(self) -> list[dt.datetime] | None:
+        """Publication (else update) time of each dated entry: the scheduler's input.
+
+        None when there are entries but none is dated (the frequency is unknown, which is
+        not the same as a feed with no entries: []).
+        """
         times = (entry.published_at or entry.updated_at for entry in self.entries)
-        return [time for time in times if time is not None]
+        dated = [time for time in times if time is not None]
+        return None if self.entries and not dated else dated
 
 
 def parse_feed(
