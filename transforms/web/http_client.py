@@ -19,13 +19,14 @@ Errors are `FetchError`s whose `error_type` becomes the dead letter's reason:
 | `too_large` | body over `max_body_bytes` (after decompression) | no |
 | `decompression_bomb` | over the limit after decompression, at over `max_compression_ratio` | no |
 | `decoding_error` | corrupt gzip/deflate data | no |
-| `unsupported_content_encoding` | a Content-Encoding we did not ask for (br, chains) | no |
+| `unsupported_content_encoding` | a Content-Encoding we did not ask for (zstd, chains) | no |
 | `too_many_redirects` | more than `max_redirects` hops | no |
 | `http_status:<code>` | final status other than 2xx/304; 429 and 5xx after retries | 429, 5xx |
 | `disallowed_by_robots` | raised by politeness.PoliteFetcher | no |
 
-A 304 is a result (status 304, empty body), not an error. Brotli is not asked for: no brotli
-library is installed, and a bounded (max_length) decoder is what keeps a bomb harmless.
+A 304 is a result (status 304, empty body), not an error. `br` is asked for only when the
+`brotli` package can bound its output (1.2+, `output_buffer_limit`): a bounded decoder is what
+keeps a bomb harmless.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ from pipeline.version import PIPELINE_VERSION
 from transforms.records import PipelineError
 from transforms.web.address_guard import AddressPolicy, unsupported_scheme
 
+try:
+    import brotli
+except ImportError:  # optional: without it we do not ask for br
+    brotli = None
+
 PRODUCT_NAME = "news-ingestion-pipeline"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
@@ -62,7 +68,11 @@ DEFAULT_ACCEPT = (
     "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
     "application/feed+json,application/xml;q=0.9,*/*;q=0.8"
 )
-ACCEPT_ENCODING = "gzip, deflate"
+
+# brotli before 1.2 cannot bound its output, so a bomb would be expanded whole.
+BROTLI_BOUNDED = brotli is not None and hasattr(brotli.Decompressor, "can_accept_more_data")
+_BROTLI_ERRORS: tuple[type[Exception], ...] = (brotli.error,) if brotli is not None else ()
+ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI_BOUNDED else "gzip, deflate"
 # Headers that must not follow a redirect to another origin.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _READ_CHUNK_BYTES = 64 * 1024
@@ -358,6 +368,44 @@ class _BoundedDecoder:
         return output
 
 
+class _BoundedBrotliDecoder:
+    """brotli, never producing more than `limit` bytes (needs brotli >= 1.2)."""
+
+    # Small slices, so that the input behind the output is known closely (the bomb ratio).
+    _SLICE = 4096
+
+    def __init__(self, limit: int):
+        self._limit = limit
+        self.produced = 0
+        self.consumed = 0
+        self._decompressor = brotli.Decompressor()
+
+    def _take(self, output: bytes) -> bytes:
+        self.produced += len(output)
+        if self.produced > self._limit:
+            raise _BodyOverflowError
+        return output
+
+    def feed(self, data: bytes) -> bytes:
+        parts = []
+        for start in range(0, len(data), self._SLICE):
+            piece = data[start : start + self._SLICE]
+            self.consumed += len(piece)
+            room = self._limit - self.produced + 1
+            parts.append(self._take(self._decompressor.process(piece, output_buffer_limit=room)))
+            # Output held back by the limit must be drained before more input is accepted.
+            while not self._decompressor.can_accept_more_data():
+                room = self._limit - self.produced + 1
+                output = self._decompressor.process(b"", output_buffer_limit=room)
+                if not output:
+                    break
+                parts.append(self._take(output))
+        return b"".join(parts)
+
+    def flush(self) -> bytes:
+        return b""
+
+
 # --- retry timing ---------------------------------------------------------------------------
 
 
@@ -634,6 +682,8 @@ class Fetcher:
             decoder = None
         elif encoding in ("gzip", "x-gzip", "deflate"):
             decoder = _BoundedDecoder("deflate" if encoding == "deflate" else "gzip", limit)
+        elif encoding == "br" and BROTLI_BOUNDED:
+            decoder = _BoundedBrotliDecoder(limit)
         else:
             raise FetchError(
                 "unsupported_content_encoding", f"{url}: Content-Encoding {encoding!r}"
@@ -676,7 +726,7 @@ class Fetcher:
                     f"{url}: {decoder.consumed} compressed bytes expand past {limit} bytes",
                 ) from None
             raise FetchError("too_large", f"{url}: body larger than {limit} bytes") from None
-        except zlib.error as error:
+        except (zlib.error, *_BROTLI_ERRORS) as error:
             raise FetchError("decoding_error", f"{url}: bad {encoding} data: {error}") from error
         except (http.client.IncompleteRead, urllib3_errors.ProtocolError) as error:
             raise FetchError("connection_error", f"{url}: body cut short: {error}") from error

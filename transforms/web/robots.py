@@ -91,6 +91,7 @@ class RobotsCache:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ):
+        # `clock` is for expiry only (tests move it); deadlines are always time.monotonic().
         self._fetcher = fetcher
         self.settings = settings or fetcher.settings
         self._max_entries = max_entries
@@ -117,10 +118,10 @@ class RobotsCache:
             return rules
         origin = robots_origin(url)
         if deadline is None:
-            deadline = self._clock() + self.settings.total_deadline
+            deadline = time.monotonic() + self.settings.total_deadline
         with self._lock:
             fetch_lock = self._fetch_locks.setdefault(origin, threading.Lock())
-        if not fetch_lock.acquire(timeout=max(0.0, deadline - self._clock())):
+        if not fetch_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise FetchError("timeout", f"{origin}: waited past the deadline for robots.txt")
         try:
             rules = self.cached(url)  # another thread may have fetched it meanwhile
@@ -158,7 +159,7 @@ class RobotsCache:
 
     def _fetch(self, origin: str, deadline: float, gate: RequestGate | None) -> RobotsRules:
         settings = self.settings
-        started = self._clock()
+        started = time.monotonic()
         try:
             result = self._fetcher.fetch(
                 origin + "/robots.txt",
