@@ -306,6 +306,25 @@ def test_entry_mapping():
     assert parsed.entries[1].link is None  # only http(s) links are ever fetched
 
 
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>One</p><p>two &amp; three</p>", "One two & three"),
+        ("a<br>b", "a b"),
+        ("<b>wo</b>rd", "word"),
+        ("<script>alert(1)</script><style>p{}</style>Visible", "Visible"),
+        ("<!-- only a comment -->", ""),
+    ],
+)
+def test_summary_html_becomes_plain_text(html, text):
+    escaped = html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    body = _rss(
+        f"<item><link>https://e.example/1</link><description>{escaped}</description></item>"
+    )
+    entry = parse_feed(body, feed_url="https://e.example/feed").entries[0]
+    assert entry.summary == (text or None)
+
+
 def test_atom_content_only_gives_summary_and_keeps_long_content():
     long_text = "Paragraph of the article. " * 100
     body = (

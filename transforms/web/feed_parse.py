@@ -249,8 +249,10 @@ def _plain_text(value: Any, detail: Mapping[str, Any] | None) -> str:
             fragment = lxml.html.fragment_fromstring(
                 _BLOCK_TAG.sub(lambda m: " " + m.group(0), value), create_parent="div"
             )
+            for hidden in list(fragment.iter("script", "style")):
+                hidden.drop_tree()
             value = fragment.text_content()
-        except (ValueError, lxml.etree.ParserError):
+        except (ValueError, lxml.etree.LxmlError):
             pass
     return _WHITESPACE.sub(" ", value).strip()
 
