@@ -405,6 +405,17 @@ def test_brotli_bomb_is_stopped_without_expanding_it(server, fetcher):
     assert peak < 16 * LIMIT
 
 
+def test_headers_for_decoded_body_match_the_body(server, fetcher):
+    text = b"<p>" + b"archived " * 500 + b"</p>"
+    server.add("/arch", gzip.compress(text), headers={"Content-Encoding": "gzip"})
+    result = fetcher.fetch(server.url("/arch"))
+    assert result.header("Content-Encoding") == "gzip"
+    archived = dict((name.lower(), value) for name, value in result.headers_for_decoded_body())
+    assert "content-encoding" not in archived
+    assert archived["content-length"] == str(len(text))
+    assert archived["content-type"] == result.content_type
+
+
 def test_wrong_content_type_is_returned_as_is(server, fetcher):
     result = fetcher.fetch(server.url("/wrong-content-type"))
     assert result.content_type == "image/png" and result.body.startswith(b"<html>")

@@ -203,6 +203,12 @@ class FetchResult:
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
 
+    def headers_for_decoded_body(self) -> list[tuple[str, str]]:
+        """Headers that describe `body` as kept (decoded): for archiving the response (WARC)."""
+        dropped = {"content-encoding", "content-length", "transfer-encoding"}
+        kept = [(name, value) for name, value in self.headers if name.lower() not in dropped]
+        return [*kept, ("Content-Length", str(len(self.body)))]
+
     @property
     def content_type(self) -> str | None:
         return self.header("Content-Type")
@@ -472,11 +478,10 @@ class Fetcher:
         settings: FetchSettings | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ):
+        # Deadlines are time.monotonic() values, shared with the politeness layer.
         self.settings = settings or FetchSettings()
         self._sleep = sleep
-        self._clock = clock
         self._random = random.Random()
         policy = AddressPolicy.from_settings(
             self.settings.allow_private_addresses, self.settings.allowed_networks
@@ -516,7 +521,7 @@ class Fetcher:
         `headers` are added to (and override) User-Agent/Accept/Accept-Encoding, e.g. the
         conditional If-None-Match / If-Modified-Since of a feed poll.
         """
-        started = self._clock()
+        started = time.monotonic()
         own_deadline = started + self.settings.total_deadline
         deadline = own_deadline if deadline is None else min(deadline, own_deadline)
         limit = self.settings.max_body_bytes if max_body_bytes is None else max_body_bytes
@@ -568,7 +573,7 @@ class Fetcher:
                     peer_address=hop.peer_address,
                     redirects=redirects,
                     attempts=attempts,
-                    elapsed=self._clock() - started,
+                    elapsed=time.monotonic() - started,
                 )
             raise self._status_error(hop, current, attempts)
 
@@ -619,13 +624,13 @@ class Fetcher:
                 wait = backoff_delay(
                     retry_number + 1, settings.backoff_base, settings.backoff_max, draw
                 )
-            if self._clock() + wait >= deadline:
+            if time.monotonic() + wait >= deadline:
                 raise failure
             self._sleep(wait)
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _send_once(self, url: str, headers: dict[str, str], deadline: float, limit: int) -> _Hop:
-        remaining = deadline - self._clock()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError("timeout", f"{url}: total deadline passed")
         timeout = urllib3.Timeout(
@@ -698,7 +703,7 @@ class Fetcher:
         sock = getattr(response.connection, "sock", None)
         try:
             while True:
-                remaining = deadline - self._clock()
+                remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise FetchError("timeout", f"{url}: total deadline passed reading the body")
                 if sock is not None:

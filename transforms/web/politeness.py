@@ -23,7 +23,7 @@ import dataclasses
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from transforms.web.http_client import Fetcher, FetchError, FetchResult, FetchSettings
 from transforms.web.robots import RobotsCache, robots_url
@@ -44,9 +44,20 @@ class _HostState:
 class HostLimiter:
     """Per-host concurrency and minimum delay between request starts; thread-safe."""
 
-    def __init__(self, concurrency: int = 2, min_delay: float = 1.0, *, max_hosts: int = 4096):
+    def __init__(
+        self,
+        concurrency: int = 2,
+        min_delay: float = 1.0,
+        *,
+        max_hosts: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        # Waits for a free slot use real time; `clock` and `sleep` are for the delay (tests).
+        self._clock = clock
+        self._sleep = sleep
         self.concurrency = concurrency
         self.min_delay = min_delay
         self._max_hosts = max_hosts
@@ -67,11 +78,11 @@ class HostLimiter:
                 self._forget_idle_hosts()
                 state = self._hosts.setdefault(host, _HostState())
             while state.active >= self.concurrency:
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self._clock()
                 if remaining <= 0:
                     raise FetchError("timeout", f"{host}: no free connection slot before deadline")
                 self._condition.wait(remaining)
-            now = time.monotonic()
+            now = self._clock()
             start = now if state.last_start is None else max(now, state.last_start + delay)
             if start > deadline:
                 raise FetchError(
@@ -81,9 +92,9 @@ class HostLimiter:
             state.last_delay = delay
             state.active += 1
         try:
-            wait = start - time.monotonic()
+            wait = start - self._clock()
             if wait > 0:
-                time.sleep(wait)
+                self._sleep(wait)
             yield
         finally:
             with self._condition:
@@ -93,7 +104,7 @@ class HostLimiter:
     def _forget_idle_hosts(self) -> None:
         if len(self._hosts) < self._max_hosts:
             return
-        now = time.monotonic()
+        now = self._clock()
         for host, state in list(self._hosts.items()):
             if state.active == 0 and (
                 state.last_start is None or state.last_start + state.last_delay < now
