@@ -6,6 +6,9 @@ import dataclasses
 import datetime as dt
 
 import trafilatura
+from htmldate import find_date
+from htmldate.utils import load_html
+from lxml import etree
 
 from transforms.records import PipelineError
 from transforms.text.dates import parse_published
@@ -29,6 +32,17 @@ TRAFILATURA_OPTIONS = {
     "with_metadata": True,
     "deduplicate": False,
 }
+
+# Dates: trafilatura asks htmldate, whose extensive search reads dates out of the whole page
+# source, attribute values included: the only "2000" of a page in `xmlns:rdfs="http://www.w3.org
+# /2000/01/rdf-schema#"` made it 2000-01-01, a script path /2019/05/12/app.js 2019-05-12. So
+# trafilatura's call is the plain search (metadata, JSON-LD, URL, time elements, text), and
+# only when it finds nothing does the extensive search run, on the page without scripts,
+# styles, links, and namespace or schema attributes (see _date_outside_code).
+PLAIN_DATE_SEARCH = {"original_date": True, "extensive_search": False}
+# Attributes that name vocabularies (namespaces, schema.org types), never the page's date.
+_VOCABULARY_ATTRIBUTES = ("itemtype", "profile", "vocab", "typeof", "prefix", "schemalocation")
+_CODE_ELEMENTS = ("script", "style", "link", "noscript", "svg", "template")
 
 # Below this many characters of fast-path text, the page is extracted again with fallbacks.
 RETRY_WITH_FALLBACKS_BELOW_CHARS = 1000
@@ -60,15 +74,39 @@ def normalize_author(author: str | None) -> str | None:
     return "; ".join(names) or None
 
 
+def _date_params() -> dict:
+    return {**PLAIN_DATE_SEARCH, "max_date": dt.date.today().isoformat()}
+
+
+def _date_outside_code(payload: bytes | str, url: str | None) -> str | None:
+    """htmldate's extensive search on the page less its code and vocabulary URLs."""
+    tree = load_html(payload)
+    if tree is None:
+        return None
+    etree.strip_elements(tree, *_CODE_ELEMENTS, with_tail=False)
+    for element in tree.iter(etree.Element):
+        for name in [name for name in element.attrib if isinstance(name, str)]:
+            bare = name.rsplit("}", 1)[-1].lower()
+            if bare.startswith("xmlns") or bare in _VOCABULARY_ATTRIBUTES:
+                del element.attrib[name]
+    return find_date(tree, **{**_date_params(), "extensive_search": True}, url=url)
+
+
 def extract_html(payload: bytes | str, url: str | None = None) -> HtmlArticle:
     """Main text and metadata of one HTML page; PipelineError when there is no article."""
+    date_params = _date_params()
     try:
-        document = trafilatura.bare_extraction(payload, url=url, **TRAFILATURA_OPTIONS)
+        document = trafilatura.bare_extraction(
+            payload, url=url, date_extraction_params=date_params, **TRAFILATURA_OPTIONS
+        )
         if len((document.text if document else "") or "") < RETRY_WITH_FALLBACKS_BELOW_CHARS:
             # Little text from the fast path: often a layout it misreads. The fallback
             # extractors (readability-lxml, jusText) cost more, so only pay for them here.
             thorough = trafilatura.bare_extraction(
-                payload, url=url, **{**TRAFILATURA_OPTIONS, "fast": False}
+                payload,
+                url=url,
+                date_extraction_params=date_params,
+                **{**TRAFILATURA_OPTIONS, "fast": False},
             )
             if thorough is not None and len(thorough.text or "") > len(
                 (document.text if document else "") or ""
@@ -78,7 +116,9 @@ def extract_html(payload: bytes | str, url: str | None = None) -> HtmlArticle:
         raise PipelineError("unparseable_html", f"trafilatura could not parse the page: {error}")
     if document is None or not (document.text or "").strip():
         raise PipelineError("no_article_text", "trafilatura found no main text in the page")
-    published_at = parse_published(document.date)
+    published_at = parse_published(
+        document.date or _date_outside_code(payload, document.url or url)
+    )
     return HtmlArticle(
         text=document.text,
         title=document.title or None,

@@ -11,6 +11,9 @@ from dateutil import parser as dateutil_parser
 EARLIEST_PLAUSIBLE = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
 # A little slack for time zones and clock skew.
 FUTURE_SLACK = dt.timedelta(days=2)
+# The longest date strings sources write ("Wednesday, 22 November 2017 09:41:00 +0100 (CET)")
+# are far shorter; dateutil's fuzzy search is quadratic in a long string (a 400 KB one: 2 min).
+MAX_DATE_CHARS = 100
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:
@@ -44,6 +47,8 @@ def parse_published(value: object, now: dt.datetime | None = None) -> dt.datetim
             return None
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_DATE_CHARS:
+            return None
         try:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -52,9 +57,12 @@ def parse_published(value: object, now: dt.datetime | None = None) -> dt.datetim
             except (TypeError, ValueError, IndexError):
                 try:
                     parsed = dateutil_parser.parse(text)
-                except (ValueError, OverflowError, dateutil_parser.ParserError):
+                except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
                     return None
     if parsed is None:
         return None
-    parsed = to_utc(parsed)
+    try:
+        parsed = to_utc(parsed)
+    except (OverflowError, ValueError):  # "0001-01-01T00:00+01:00" has no UTC datetime
+        return None
     return parsed if is_plausible(parsed, now) else None

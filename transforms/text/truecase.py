@@ -380,8 +380,13 @@ _SUFFIXES = ("ness", "less", "ization", "isation", "ize", "ise", "ing", "ed", "e
 _MIN_COMPOUND_PART = 4
 
 
+# No name is longer (the longest place names in news run near 30 letters): a longer "word" is
+# no name, and judging it would cost a slice per split point (a 9 MB one-word text hung).
+MAX_NAME_CHARS = 40
+
+
 def _is_unknown_name(lower: str, packaged: dict[str, str]) -> bool:
-    if len(lower) < 3 or lower in packaged or not lower.isalpha():
+    if not 3 <= len(lower) <= MAX_NAME_CHARS or lower in packaged or not lower.isalpha():
         return False
     if any(lower.startswith(prefix) and lower[len(prefix) :] in packaged for prefix in _PREFIXES):
         return False  # "nontax", "ultralow"
