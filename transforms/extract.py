@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import posixpath
 from typing import Any
@@ -147,6 +148,27 @@ def source_key_of(article: Article) -> str:
     )
 
 
+def add_fetch_and_feed_fields(article: Article, document: RawDocument) -> None:
+    """Schema v2 columns: when the bytes were fetched, where the text came from, and what the
+    feed entry says (its title, author and date fill only what the page lacks)."""
+    article.fetched_at = document.fetched_at
+    article.text_source = document.text_source
+    entry = document.entry
+    if entry is None:
+        return
+    article.feed_url, article.feed_title = entry.feed_url, entry.feed_title
+    article.entry_id, article.summary = entry.entry_id, entry.summary
+    article.tags = list(entry.tags)
+    article.url = article.url or entry.link
+    article.title = article.title or entry.title
+    article.author = article.author or normalize_author(entry.author)
+    if article.published_at is None and entry.published_at is not None:
+        published = entry.published_at
+        if published.tzinfo is None:
+            published = published.replace(tzinfo=dt.timezone.utc)
+        article.published_at, article.date_source = published, "feed"
+
+
 def extract_article(document: RawDocument) -> Article:
     """One raw document -> one article with the metadata its format carries."""
     article = _EXTRACTORS[document.input_format](document)
@@ -155,6 +177,7 @@ def extract_article(document: RawDocument) -> Article:
     if document.detected_by == "content" and document.input_format != FORMAT_WARC:
         article.fixes.append(f"format_from_content:{document.input_format}")
     article.fixes.extend(document.read_fixes)
+    add_fetch_and_feed_fields(article, document)
     article.source = article.source or host_of(article.url)
     article.source_key = source_key_of(article)
     return article

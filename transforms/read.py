@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -28,6 +29,7 @@ from transforms.documents.limits import (
     bounded_records,
     limit_expansion,
 )
+from transforms.documents.warc import iter_warc_documents
 from transforms.records import (
     DEAD_LETTER,
     FORMAT_JSONL,
@@ -114,38 +116,14 @@ def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
 
 
 def iter_warc_records(
-    stream: BinaryIO, source_uri: str, max_bytes: int
+    stream: BinaryIO,
+    source_uri: str,
+    max_bytes: int,
+    max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
 ) -> Iterator[RawDocument | dict[str, Any]]:
-    """WARC response records holding HTML -> raw HTML documents with their target URL.
-
-    Request, metadata and non-HTML records are not articles: they are counted, not emitted.
-    """
-    from warcio.archiveiterator import ArchiveIterator
-
-    for index, record in enumerate(ArchiveIterator(stream), start=1):
-        if record.rec_type not in ("response", "resource"):
-            continue
-        uri = f"{source_uri}#record={index}"
-        content_type = ""
-        if record.http_headers is not None:
-            content_type = record.http_headers.get_header("Content-Type") or ""
-        else:
-            content_type = record.rec_headers.get_header("Content-Type") or ""
-        if "html" not in content_type.lower():
-            Metrics.counter("news", "read.warc_records_not_html").inc()
-            continue
-        payload = record.content_stream().read(max_bytes + 1)
-        if len(payload) > max_bytes:
-            yield dead_letter(
-                uri,
-                STAGE,
-                f"WARC record is larger than --max_document_bytes={max_bytes}",
-                error_type="too_large",
-                payload=payload[:_HEAD_BYTES],
-            )
-            continue
-        url = record.rec_headers.get_header("WARC-Target-URI")
-        yield RawDocument(uri, payload, FORMAT_WARC, url=url, detected_by="content")
+    """WARC HTML response/resource records -> raw documents (documents/warc.py)."""
+    limit = functools.partial(limit_expansion, max_bytes=max_expanded_bytes, source_uri=source_uri)
+    yield from iter_warc_documents(stream, source_uri, max_bytes, limit_stream=limit)
 
 
 def _is_gzip_name(path: str) -> bool:
@@ -194,7 +172,11 @@ def iter_file_documents(
         head = stream.read(_HEAD_BYTES)
         if not head.strip():
             raise PipelineError("empty_file", "the file is empty")
-        input_format, detected_by = detect_format(path, head)
+        # A WARC's records may hold binary payloads (gzip bodies, images) in its first bytes.
+        is_warc = head.startswith(b"WARC/")
+        input_format, detected_by = (
+            (FORMAT_WARC, "content") if is_warc else detect_format(path, head)
+        )
         if input_format not in (FORMAT_JSONL, FORMAT_WARC):
             # One document: the rest of the stream already open.
             payload = _read_bounded(stream, max_bytes, path, head)
@@ -210,7 +192,7 @@ def iter_file_documents(
             whole_file_json = strip_compression_suffix(path).lower().endswith(".json")
             records = iter_json_records(stream, path, max_bytes, whole_file_json)
         else:
-            records = iter_warc_records(stream, path, max_bytes)
+            records = iter_warc_records(opened, path, max_bytes, max_expanded_bytes)
         yield from bounded_records(records, max_records, path)
 
 
