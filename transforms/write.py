@@ -31,6 +31,10 @@ from transforms.records import Article
 DEAD_LETTER_DIR = "_dead_letter"
 DEFAULT_ROWS_PER_FILE = 50_000
 PARQUET_COMPRESSION = "zstd"
+# Temporary files of atomic writes: `.<name>.<random>.inprogress` (a rerun removes them).
+TEMPORARY_SUFFIX = ".inprogress"
+# Files of a run not yet committed (pipeline/output_state.py): never matched by *.parquet.
+STAGED_SUFFIX = ".staged"
 
 
 def partition_path(article: Article) -> str:
@@ -66,13 +70,22 @@ def dead_letters_to_jsonl(rows: list[dict[str, Any]]) -> bytes:
 def write_file_atomically(directory: str, name: str, payload: bytes) -> str:
     """Write `payload` to directory/name through a temporary file and a rename."""
     final_path = FileSystems.join(directory, name)
-    temporary_path = FileSystems.join(directory, f".{name}.{uuid.uuid4().hex}.inprogress")
+    temporary_path = FileSystems.join(directory, f".{name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
     with FileSystems.create(temporary_path) as handle:
         handle.write(payload)
     if FileSystems.exists(final_path):
         FileSystems.delete([final_path])
     FileSystems.rename([temporary_path], [final_path])
     return final_path
+
+
+def write_file_staged(directory: str, name: str, payload: bytes) -> str:
+    """Write `payload` to directory/name.staged directly: a staged file is only moved into
+    place once the whole run has finished, and a retried bundle rewrites the same name."""
+    path = FileSystems.join(directory, name + STAGED_SUFFIX)
+    with FileSystems.create(path) as handle:
+        handle.write(payload)
+    return path
 
 
 class _WriteShard(beam.DoFn):
@@ -86,8 +99,10 @@ class _WriteShard(beam.DoFn):
         sort_key: Callable[[dict], str],
         encode: Callable[[list[dict]], bytes],
         counter_name: str,
+        staged: bool = False,
     ):
         self.output_dir = output_dir
+        self.write_file = write_file_staged if staged else write_file_atomically
         self.prefix = prefix
         self.suffix = suffix
         self.sort_key = sort_key
@@ -99,7 +114,7 @@ class _WriteShard(beam.DoFn):
         (folder, _shard), rows = item
         rows = sorted(rows, key=self.sort_key)
         digest = hashlib.sha256("\n".join(map(self.sort_key, rows)).encode()).hexdigest()[:20]
-        path = write_file_atomically(
+        path = self.write_file(
             FileSystems.join(self.output_dir, folder),
             f"{self.prefix}-{digest}{self.suffix}",
             self.encode(rows),
@@ -122,13 +137,14 @@ class _WriteShardedFiles(beam.PTransform):
         counter_name,
         rows_per_file,
         rows_per_folder=None,
+        staged=False,
     ):
         super().__init__()
         self.output_dir = output_dir
         self.id_of = id_of
         self.rows_per_file = rows_per_file
         self.rows_per_folder = rows_per_folder
-        self.write = _WriteShard(output_dir, prefix, suffix, id_of, encode, counter_name)
+        self.write = _WriteShard(output_dir, prefix, suffix, id_of, encode, counter_name, staged)
 
     def expand(self, folder_and_rows):
         id_of, max_rows = self.id_of, self.rows_per_file
@@ -170,15 +186,21 @@ class WritePartitionedParquet(beam.PTransform):
     `expected_rows`: optional PCollection of CountRowsPerPartition; by default the articles
     written are counted. Either way the count only sets the number of files per partition
     (ceil(count / rows_per_file)), so the same input always gives the same files.
+    `staged`: files get a `.staged` suffix, for a run's staging folder (output_state.py).
     """
 
     def __init__(
-        self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE, expected_rows=None
+        self,
+        output_dir: str,
+        rows_per_file: int = DEFAULT_ROWS_PER_FILE,
+        expected_rows=None,
+        staged: bool = False,
     ):
         super().__init__()
         self.output_dir = output_dir
         self.rows_per_file = rows_per_file
         self.expected_rows = expected_rows
+        self.staged = staged
 
     def expand(self, articles):
         return (
@@ -195,6 +217,7 @@ class WritePartitionedParquet(beam.PTransform):
                 "write.articles",
                 self.rows_per_file,
                 self.expected_rows,
+                self.staged,
             )
         )
 
@@ -206,10 +229,13 @@ def _dead_letter_id(row: dict[str, Any]) -> str:
 class WriteDeadLetters(beam.PTransform):
     """Dead-letter dicts -> output/_dead_letter/dead_letters-<digest>.jsonl."""
 
-    def __init__(self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE):
+    def __init__(
+        self, output_dir: str, rows_per_file: int = DEFAULT_ROWS_PER_FILE, staged: bool = False
+    ):
         super().__init__()
         self.output_dir = output_dir
         self.rows_per_file = rows_per_file
+        self.staged = staged
 
     def expand(self, dead_letters: Iterable[dict]):
         return (
@@ -224,5 +250,6 @@ class WriteDeadLetters(beam.PTransform):
                 dead_letters_to_jsonl,
                 "write.dead_letters",
                 self.rows_per_file,
+                staged=self.staged,
             )
         )
