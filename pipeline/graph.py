@@ -16,6 +16,7 @@ from apache_beam.options.pipeline_options import (
 )
 
 from pipeline.options import NewsPipelineOptions, UsageError
+from pipeline.output_state import DropAlreadyWritten, OutputRun, begin_output_run, ingested_at_of
 from pipeline.progress import track_progress
 from pipeline.summary import build_summary, counter_totals, format_summary, write_summary
 from pipeline.version import PIPELINE_VERSION
@@ -92,8 +93,13 @@ class ProcessDocuments(beam.PTransform):
 
 
 def build_batch_pipeline(
-    pipeline: beam.Pipeline, options: NewsPipelineOptions, ingested_at: dt.datetime
+    pipeline: beam.Pipeline,
+    options: NewsPipelineOptions,
+    ingested_at: dt.datetime,
+    output_run: OutputRun | None = None,
 ) -> None:
+    """`output_run`: files are staged and texts the output holds skipped (output_state.py);
+    without one, files go straight into the output."""
     read = pipeline | "ReadDocuments" >> ReadDocuments(
         options.input,
         options.max_document_bytes,
@@ -105,16 +111,21 @@ def build_batch_pipeline(
     )
     # Counted before dedup: the writer's shards are known by the time dedup ends.
     expected_rows = processed["articles"] | "CountRowsPerPartition" >> CountRowsPerPartition()
+    articles = processed["articles"] | "DropExactDuplicates" >> DropExactDuplicates()
+    write_dir, staged = options.output, False
+    if output_run is not None:
+        write_dir, staged = output_run.staging_dir, True
+        if output_run.dedup_files:
+            articles = articles | "DropAlreadyWritten" >> DropAlreadyWritten(output_run.dedup_files)
     (
-        processed["articles"]
-        | "DropExactDuplicates" >> DropExactDuplicates()
+        articles
         | "WritePartitionedParquet"
-        >> WritePartitionedParquet(options.output, options.rows_per_file, expected_rows)
+        >> WritePartitionedParquet(write_dir, options.rows_per_file, expected_rows, staged)
     )
     (
         (read[DEAD_LETTER], processed[DEAD_LETTER])
         | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteDeadLetters(options.output)
+        | "WriteDeadLetters" >> WriteDeadLetters(write_dir, staged=staged)
     )
 
 
@@ -175,17 +186,22 @@ def run(argv: list[str] | None = None) -> dict:
     options.view_as(SetupOptions).save_main_session = False
     standard = options.view_as(StandardOptions)
     runner = None if standard.runner else local_runner(options)
-    ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    ingested_at = ingested_at_of(options)
+    output_run = begin_output_run(options)  # unmarks the output, recovers a killed run
     if news_options.wave_size and runner is not None and not news_options.feeds:
         from pipeline.waves import run_in_waves  # local batch run in bounded waves
 
-        return run_in_waves(options, ingested_at, local_runner)
+        summary = run_in_waves(options, ingested_at, local_runner)
+        output_run.finish(summary)
+        return summary
 
     pipeline = beam.Pipeline(runner=runner, options=options)
-    build_batch_pipeline(pipeline, news_options, ingested_at)
+    build_batch_pipeline(pipeline, news_options, ingested_at, output_run)
     with track_progress(pipeline, options):  # progress bar / lines of local runs
         result = pipeline.run()
         result.wait_until_finish()
+    if output_run is not None:
+        output_run.commit()
     try:
         counters = counter_totals(result)
     except NotImplementedError:
@@ -201,8 +217,11 @@ def run(argv: list[str] | None = None) -> dict:
             "ingested_at": ingested_at.isoformat(),
             "inputs_patterns": news_options.input,
             "output": news_options.output,
+            **(output_run.summary_fields(counters) if output_run else {}),
         },
     )
     summary_path = write_summary(news_options.output, summary)
     print(format_summary(summary, summary_path), file=sys.stderr)
+    if output_run is not None:
+        output_run.finish(summary)  # _SUCCESS, last
     return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.output_state import add_output_args
 from transforms.clean import DEFAULT_MIN_WORDS
 from transforms.corpus_stats import DEFAULT_MIN_DOCS, DEFAULT_MIN_SHARE
 from transforms.deadline import DEFAULT_MAX_SECONDS_PER_DOCUMENT
@@ -120,6 +121,7 @@ class NewsPipelineOptions(PipelineOptions):
             default=None,
             help="With --wave_size: also at most this many input bytes per wave.",
         )
+        add_output_args(parser)  # --overwrite, --ingested_at (pipeline/output_state.py)
         cls._add_live_feed_args(parser)
         cls._add_operator_args(parser)
 

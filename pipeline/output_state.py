@@ -17,6 +17,7 @@ One writer per output at a time: a run removes every temporary file it finds.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
 import json
@@ -41,35 +42,46 @@ OVERWRITE = "overwrite"
 APPEND = "append"
 
 
-class OutputOptions(PipelineOptions):
-    """How a batch run changes an existing output."""
+def parse_time(value: str) -> dt.datetime:
+    """An ISO time (`Z` or an offset; none means UTC) in UTC."""
+    parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
 
-    @classmethod
-    def _add_argparse_args(cls, parser):
-        parser.add_argument(
-            "--overwrite",
-            action="store_true",
-            default=False,
-            help="Replace every data file of the output with this run's (replay after a rule "
-            "change). Default: append, and count texts the output already holds as duplicates.",
-        )
-        parser.add_argument(
-            "--ingested_at",
-            default=None,
-            help="ISO time written as every row's ingested_at (e.g. 2026-01-01T00:00:00Z), for "
-            "byte-identical rebuilds. Default: when the run starts.",
-        )
+
+def _iso_time_option(value: str) -> str:
+    # Checked when parsed, kept a string: options travel to workers as JSON.
+    try:
+        return parse_time(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from None
+
+
+def add_output_args(parser) -> None:
+    """How a batch run changes an existing output (NewsPipelineOptions adds these)."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=False,
+        help="Replace every data file of the output with this run's (replay after a rule "
+        "change). Default: append, and count texts the output already holds as duplicates.",
+    )
+    parser.add_argument(
+        "--ingested_at",
+        type=_iso_time_option,
+        default=None,
+        help="ISO time written as every row's ingested_at (e.g. 2026-01-01T00:00:00Z), for "
+        "byte-identical rebuilds. Default: when the run starts.",
+    )
 
 
 def ingested_at_of(options: PipelineOptions) -> dt.datetime:
     """--ingested_at in UTC, else now (to the second)."""
-    pinned = options.view_as(OutputOptions).ingested_at
+    pinned = options.get_all_options().get("ingested_at")
     if not pinned:
         return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+    return parse_time(pinned)
 
 
 # ---------------------------------------------------------------- listing
@@ -382,5 +394,5 @@ def begin_output_run(options: PipelineOptions) -> OutputRun | None:
 
     if options.view_as(TestOptions).dry_run:
         return None
-    output = options.view_as(NewsPipelineOptions).output
-    return OutputRun.begin(output, options.view_as(OutputOptions).overwrite)
+    news = options.view_as(NewsPipelineOptions)
+    return OutputRun.begin(news.output, news.overwrite)
