@@ -24,7 +24,8 @@ setuptools.setup(
     description="Apache Beam pipeline: raw news (text, HTML, JSON lines, WARC) to clean Parquet",
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["pipeline*", "transforms*", "schemas*"]),
-    package_data={"transforms.data": ["*.tsv", "*.tsv.gz", "*.json"]},
+    # The rule table and casing tables, and where the tables come from (their licences).
+    package_data={"transforms.data": ["*.tsv", "*.tsv.gz", "*.json", "*.md"]},
     install_requires=read_requirements("requirements.txt"),
     extras_require={"test": read_requirements("requirements-test.txt")},
     entry_points={"console_scripts": ["news-pipeline=pipeline.__main__:main"]},
