@@ -15,6 +15,7 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
+from pipeline.dataflow import dry_run_summary, prepare_dataflow_options
 from pipeline.options import NewsPipelineOptions, UsageError
 from pipeline.output_state import DropAlreadyWritten, OutputRun, begin_output_run, ingested_at_of
 from pipeline.progress import track_progress
@@ -184,6 +185,7 @@ def run(argv: list[str] | None = None) -> dict:
         raise UsageError("; ".join(errors))
     # Workers import our packages from the installed distribution, not from __main__.
     options.view_as(SetupOptions).save_main_session = False
+    prepare_dataflow_options(options)  # a Dataflow dry run stays offline (dataflow.py)
     standard = options.view_as(StandardOptions)
     runner = None if standard.runner else local_runner(options)
     ingested_at = ingested_at_of(options)
@@ -206,8 +208,7 @@ def run(argv: list[str] | None = None) -> dict:
         counters = counter_totals(result)
     except NotImplementedError:
         # DataflowRunner --dry_run=True builds the job without running it: nothing to count.
-        print(f"{standard.runner}: pipeline built, no job ran, no summary.", file=sys.stderr)
-        return {"balanced": True, "ran": False}
+        return dry_run_summary(result, standard.runner)  # the job it built, described
 
     summary = build_summary(
         counters,
