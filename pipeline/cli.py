@@ -50,6 +50,7 @@ OPTION_GROUPS = {
     "output": GROUP_OUTPUT,
     "rows_per_file": GROUP_OUTPUT,
     "overwrite": GROUP_OUTPUT,
+    "ingested_at": GROUP_OUTPUT,
     "quiet": GROUP_RUN,
     "log_level": GROUP_RUN,
 }

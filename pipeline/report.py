@@ -80,7 +80,13 @@ def article_figures(output_dir: str) -> dict[str, Any]:
         f"read_parquet('{_parquet_glob(output_dir).replace(chr(39), chr(39) * 2)}', "
         "hive_partitioning = true, union_by_name = true)"
     )
-    connection.execute(f"CREATE VIEW articles AS SELECT * FROM {source}")
+    # A row's source: the publisher, else the URL's host, else the folder of the file (as
+    # cleaning groups documents to learn their boilerplate).
+    connection.execute(
+        "CREATE VIEW articles AS SELECT * REPLACE (coalesce(source, "
+        "nullif(regexp_extract(url, '^[a-z]+://([^/:]+)', 1), ''), "
+        f"regexp_replace(source_uri, '/[^/]*$', '')) AS source) FROM {source}"
+    )
 
     def rows(sql: str, *params) -> list[tuple]:
         return connection.execute(sql, list(params)).fetchall()
@@ -94,7 +100,7 @@ def article_figures(output_dir: str) -> dict[str, Any]:
     )
     by_language = rows("SELECT lang, count(*) FROM articles GROUP BY ALL ORDER BY 2 DESC, 1")
     top_sources = rows(
-        "SELECT coalesce(source, '(unknown)'), count(*), sum(word_count) FROM articles "
+        "SELECT source, count(*), sum(word_count) FROM articles "
         "GROUP BY ALL ORDER BY 2 DESC, 1 LIMIT ?",
         TOP_SOURCES,
     )
@@ -104,7 +110,7 @@ def article_figures(output_dir: str) -> dict[str, Any]:
         "(SELECT unnest(fixes) AS fix FROM articles) GROUP BY ALL ORDER BY 2 DESC, 1"
     )
     learned = rows(
-        "SELECT coalesce(source, '(unknown)'), count(*) AS articles, "
+        "SELECT source, count(*) AS articles, "
         "sum(CAST(split_part(fix, ':', 2) AS BIGINT)) AS lines, "
         "list(source_uri ORDER BY source_uri)[1:?] AS examples FROM "
         "(SELECT source, source_uri, unnest(fixes) AS fix FROM articles) "
