@@ -48,16 +48,16 @@ class _ExpansionBudget(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        # One byte past the budget tells "more" from "exactly the budget".
-        wanted = min(len(buffer), self._left + 1)
-        chunk = self._stream.read(wanted)
-        if len(chunk) > self._left:
-            raise PipelineError(
-                "too_large_expanded",
-                f"{self._source_uri} expands to more than "
-                f"--max_expanded_bytes_per_file={self._max_bytes} bytes; "
-                f"the rest of the file was not read",
-            )
+        if self._left <= 0:
+            if self._stream.read(1):  # more than the budget: the rest is not read
+                raise PipelineError(
+                    "too_large_expanded",
+                    f"{self._source_uri} expands to more than "
+                    f"--max_expanded_bytes_per_file={self._max_bytes} bytes; "
+                    f"the rest of the file was not read",
+                )
+            return 0
+        chunk = self._stream.read(min(len(buffer), self._left))
         self._left -= len(chunk)
         buffer[: len(chunk)] = chunk
         return len(chunk)
