@@ -41,8 +41,9 @@ build_template() {
         --metadata-file "$ROOT/deploy/dataflow/metadata.json"
 }
 
-# run_job NAME PARAMETERS [extra gcloud flags...]; PARAMETERS are separated by '~' (gcloud's
-# ^~^ syntax) because values such as globs or CIDR lists may hold commas.
+# run_job NAME PARAMETERS [extra gcloud flags...]; PARAMETERS (ours, metadata.json) are
+# separated by '~' (gcloud's ^~^ syntax) because globs or CIDR lists may hold commas. Beam's
+# own options go in --additional-pipeline-options: the workers run the template's image.
 run_job() {
     local name="$1" parameters="$2"
     shift 2
@@ -56,7 +57,8 @@ run_job() {
         --worker-machine-type "$MACHINE_TYPE" \
         --num-workers "$NUM_WORKERS" \
         --max-workers "$MAX_WORKERS" \
-        --parameters "^~^${parameters}~sdk_container_image=${IMAGE}" \
+        --parameters "^~^${parameters}" \
+        --additional-pipeline-options "sdk_container_image=${IMAGE}" \
         "$@"
 }
 
