@@ -22,7 +22,11 @@ from pipeline.progress import track_progress
 from pipeline.summary import build_summary, counter_totals, format_summary, write_summary
 from pipeline.version import PIPELINE_VERSION
 from transforms.clean import CleanArticles, CleanArticlesWithTheirStatistics
-from transforms.corpus_stats import AttachRunningStatistics, LearnCorpusStatistics
+from transforms.corpus_stats import (
+    AttachRunningStatistics,
+    AttachStoredStatistics,
+    LearnCorpusStatistics,
+)
 from transforms.dedup import DropExactDuplicates
 from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
@@ -45,11 +49,18 @@ class ProcessDocuments(beam.PTransform):
         ingested_at: dt.datetime,
         streaming: bool = False,
         spread_articles: bool = False,
+        state_path: str | None = None,
+        separate_dead_letters: bool = False,
     ):
         super().__init__()
         self.options = options
         self.ingested_at = ingested_at
         self.streaming = streaming
+        # Local live runs: per-source statistics in the state store (keeps the stage fused).
+        self.state_path = state_path
+        # Dead letters per step (`dead_letter.extract`, ...) instead of one Flatten, which the
+        # FnApiRunner materializes: a live graph must stay one fused stage.
+        self.separate_dead_letters = separate_dead_letters
         # Local runner with several workers: see expand.
         self.spread_articles = spread_articles
 
@@ -58,7 +69,16 @@ class ProcessDocuments(beam.PTransform):
         extracted = documents | "ExtractArticles" >> ExtractArticles(
             options.max_seconds_per_document
         )
-        if self.streaming:
+        if self.state_path:
+            cleaned = (
+                extracted.main
+                | "AttachStoredStatistics"
+                >> AttachStoredStatistics(
+                    self.state_path, options.boilerplate_min_docs, options.boilerplate_min_share
+                )
+                | "CleanArticles" >> CleanArticlesWithTheirStatistics(options.min_words)
+            )
+        elif self.streaming:
             # No end of input to wait for: per-source counts live in state instead.
             cleaned = (
                 extracted.main
@@ -85,11 +105,14 @@ class ProcessDocuments(beam.PTransform):
                 options.max_seconds_per_document,
             )
         enriched = cleaned.main | "EnrichMetadata" >> EnrichMetadata(self.ingested_at)
-        dead_letters = (
-            extracted[DEAD_LETTER],
-            cleaned[DEAD_LETTER],
-            enriched[DEAD_LETTER],
-        ) | "CollectDeadLetters" >> beam.Flatten()
+        by_step = {
+            f"{DEAD_LETTER}.extract": extracted[DEAD_LETTER],
+            f"{DEAD_LETTER}.clean": cleaned[DEAD_LETTER],
+            f"{DEAD_LETTER}.enrich": enriched[DEAD_LETTER],
+        }
+        if self.separate_dead_letters:
+            return {"articles": enriched.main, **by_step}
+        dead_letters = tuple(by_step.values()) | "CollectDeadLetters" >> beam.Flatten()
         return {"articles": enriched.main, DEAD_LETTER: dead_letters}
 
 
@@ -149,6 +172,12 @@ def local_runner(options: PipelineOptions):
         from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
 
         return BundleBasedDirectRunner()
+    return fn_api_runner(options)
+
+
+def fn_api_runner(options: PipelineOptions):
+    """Beam's FnApiRunner with our options (live runs use it with --streaming too: it runs a
+    tick source in real time, which the BundleBasedDirectRunner refuses)."""
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
@@ -177,7 +206,7 @@ def run(argv: list[str] | None = None) -> dict:
     options = PipelineOptions(argv)
     news_options = options.view_as(NewsPipelineOptions)
     errors = news_options.validate_news_options()
-    if not errors:
+    if not errors and news_options.input:
         errors = [
             f"--input {p!r} matches no file" for p in missing_local_inputs(news_options.input)
         ]
@@ -187,6 +216,10 @@ def run(argv: list[str] | None = None) -> dict:
     options.view_as(SetupOptions).save_main_session = False
     prepare_dataflow_options(options)  # a Dataflow dry run stays offline (dataflow.py)
     standard = options.view_as(StandardOptions)
+    if news_options.feeds:
+        from pipeline.live import run_live
+
+        return run_live(options)
     runner = None if standard.runner else local_runner(options)
     ingested_at = ingested_at_of(options)
     output_run = begin_output_run(options)  # unmarks the output, recovers a killed run

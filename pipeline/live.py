@@ -18,6 +18,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from typing import Any
 
 import apache_beam as beam
@@ -27,9 +28,6 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
 )
-from transforms.web.feed_list import read_feed_list
-from transforms.web.http_client import FetchSettings
-from transforms.web.schedule import ScheduleSettings
 
 from pipeline.graph import ProcessDocuments, fn_api_runner
 from pipeline.options import NewsPipelineOptions
@@ -40,25 +38,27 @@ from transforms.feeds import FeedSettings, PollFeeds, PollFeedsInBeamState
 from transforms.fetch import FetchPages
 from transforms.records import DEAD_LETTER
 from transforms.state.store import StateStore, state_path
-from transforms.ticks import LiveTicks, request_stop, reset_stop
-from transforms.write import WriteEachBundle, write_file_atomically
+from transforms.ticks import LiveTicks, request_stop, reset_stop, stop_requested
+from transforms.web.feed_list import read_feed_list
+from transforms.web.http_client import FetchSettings
+from transforms.web.schedule import ScheduleSettings
+from transforms.write import (
+    WriteArticlesEachBundle,
+    WriteDeadLettersEachBundle,
+    write_file_atomically,
+)
 
 _LOG = logging.getLogger(__name__)
 # Seconds between two looks for due feeds on Dataflow (each feed keeps its own schedule).
 DATAFLOW_TICK_SECONDS = 60.0
+# Ticks of one local pipeline run (see run_local_rounds).
+LOCAL_TICKS_PER_ROUND = 200
 
 
 def fetch_settings_from(options: NewsPipelineOptions) -> FetchSettings:
-    return FetchSettings(
-        contact_url=options.contact_url,
-        total_deadline=options.request_timeout,
-        max_body_bytes=options.max_page_bytes,
-        allow_private_addresses=options.allow_private_addresses,
-        allowed_networks=tuple(
-            network.strip() for network in (options.allowed_networks or "").split(",") if network
-        ),
-        per_host_concurrency=options.per_host_concurrency,
-        per_host_min_delay=options.per_host_delay,
+    networks = (options.allowed_networks or "").split(",")
+    return FetchSettings.from_pipeline_options(
+        options, allowed_networks=tuple(network.strip() for network in networks if network)
     )
 
 
@@ -117,8 +117,8 @@ def refresh_live_summary(
         store.add_counters(
             run_scope,
             {
-                "write.articles.rows": written["rows"],
-                "write.dead_letters.rows": written["dead_letters"],
+                "write.articles.rows": written.get("rows", 0),
+                "write.dead_letters.rows": written.get("dead_letters", 0),
             },
         )
         for feed_url, rows in written.get("rows_by_feed", {}).items():
@@ -140,14 +140,17 @@ def build_live_pipeline(
     local_state: str | None,
     run_scope: str,
     run_info: dict[str, Any],
+    duration: float | None = None,
+    max_ticks: int | None = None,
 ) -> None:
-    """The live graph; `local_state` None means Dataflow (state in Beam)."""
+    """The live graph; `local_state` None means Dataflow (state in Beam). Locally it ticks
+    for `duration` seconds (None: until stopped), at most `max_ticks` times."""
     settings = feed_settings_from(options, local_state, run_scope)
     if local_state is not None:
         if options.once:
             ticks = pipeline | "OneTick" >> beam.Create([0])
         else:
-            ticks = pipeline | "Ticks" >> LiveTicks(options.tick_seconds, options.duration)
+            ticks = pipeline | "Ticks" >> LiveTicks(options.tick_seconds, duration, max_ticks)
         polled = ticks | "PollFeeds" >> PollFeeds(settings)
     else:
         from apache_beam.transforms.periodicsequence import PeriodicImpulse
@@ -165,7 +168,7 @@ def build_live_pipeline(
         settings.fetch, options.archive, options.fetch_concurrency, local_state, run_scope
     )
     processed = fetched["main"] | "ProcessDocuments" >> ProcessDocuments(
-        options, ingested_at, streaming=True, state_path=local_state
+        options, ingested_at, streaming=True, state_path=local_state, separate_dead_letters=True
     )
     if local_state is not None:
         articles = processed["articles"] | "DropKnownContent" >> DropKnownContent(
@@ -173,17 +176,26 @@ def build_live_pipeline(
         )
     else:
         articles = processed["articles"] | "DropRepeatedContent" >> DropRepeatedContentInState()
-    dead_letters = (
-        polled[DEAD_LETTER],
-        fetched[DEAD_LETTER],
-        processed[DEAD_LETTER],
-    ) | "AllDeadLetters" >> beam.Flatten()
-    after_bundle = None
+    refresh = None
     if local_state is not None:
-        after_bundle = functools.partial(
+        refresh = functools.partial(
             refresh_live_summary, options.output, local_state, run_scope, run_info
         )
-    (articles, dead_letters) | "WriteEachBundle" >> WriteEachBundle(options.output, after_bundle)
+    articles | "WriteArticles" >> WriteArticlesEachBundle(options.output, refresh)
+    # One writer per step's dead letters: a Flatten would split the local runner's stage.
+    dead_letter_outputs = {
+        "Poll": polled[DEAD_LETTER],
+        "Fetch": fetched[DEAD_LETTER],
+        **{
+            name.split(".")[-1].capitalize(): pcoll
+            for name, pcoll in processed.items()
+            if name.startswith(DEAD_LETTER)
+        },
+    }
+    for step, dead_letters in dead_letter_outputs.items():
+        dead_letters | f"Write{step}DeadLetters" >> WriteDeadLettersEachBundle(
+            options.output, refresh
+        )
 
 
 def _install_stop_handlers():
@@ -217,34 +229,27 @@ def run_live(options: PipelineOptions) -> dict:
         options.view_as(DirectOptions).direct_num_workers = 1
         options.view_as(DirectOptions).direct_running_mode = "in_memory"
         read_feed_list(news.feeds)  # a bad feed list stops here, with its line numbers
-    runner = fn_api_runner(options) if is_local else None
     run_info = {
         "mode": "live",
         "pipeline_version": PIPELINE_VERSION,
-        "runner": standard.runner or type(runner).__name__,
+        "runner": standard.runner or "FnApiRunner",
         "ingested_at": ingested_at.isoformat(),
         "feeds_list": news.feeds,
         "output": news.output,
         "archive": news.archive,
         "state": local_state,
     }
-    pipeline = beam.Pipeline(runner=runner, options=options)
-    build_live_pipeline(pipeline, news, ingested_at, local_state, run_scope, run_info)
-    reset_stop()
-    previous = _install_stop_handlers() if is_local else {}
-    try:
+    if not is_local:
+        pipeline = beam.Pipeline(options=options)
+        build_live_pipeline(pipeline, news, ingested_at, None, run_scope, run_info)
         result = pipeline.run()
         result.wait_until_finish()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    try:
-        counters = counter_totals(result)
-    except NotImplementedError:
-        print(f"{standard.runner}: pipeline built, no job ran, no summary.", file=sys.stderr)
-        return {"balanced": True, "ran": False}
-    if local_state is None:
-        return build_summary(counters, run_info)
+        try:
+            return build_summary(counter_totals(result), run_info)
+        except NotImplementedError:
+            print(f"{standard.runner}: pipeline built, no job ran, no summary.", file=sys.stderr)
+            return {"balanced": True, "ran": False}
+    counters = run_local_rounds(options, news, ingested_at, local_state, run_scope, run_info)
     store = StateStore(local_state)
     try:
         summary = live_summary(store, {**run_info, "running": False}, counters)
@@ -257,6 +262,54 @@ def run_live(options: PipelineOptions) -> dict:
     print(format_summary(summary, path), file=sys.stderr)
     print(format_feed_states(summary), file=sys.stderr)
     return summary
+
+
+def run_local_rounds(
+    options: PipelineOptions,
+    news: NewsPipelineOptions,
+    ingested_at: dt.datetime,
+    local_state: str,
+    run_scope: str,
+    run_info: dict[str, Any],
+) -> dict[str, int]:
+    """Run the local live graph in rounds of at most LOCAL_TICKS_PER_ROUND ticks until
+    --once, --duration or a stop request; the counters of all rounds added up.
+
+    The FnApiRunner keeps every bundle's metrics until the pipeline ends (a tick is a
+    bundle), so an unbounded run is a series of bounded ones; state lives in the store, so
+    a round starts where the last one stopped.
+    """
+    deadline = None if news.duration is None else time.monotonic() + news.duration
+    totals: dict[str, int] = {}
+    reset_stop()
+    previous = _install_stop_handlers()
+    try:
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            pipeline = beam.Pipeline(runner=fn_api_runner(options), options=options)
+            build_live_pipeline(
+                pipeline,
+                news,
+                ingested_at,
+                local_state,
+                run_scope,
+                run_info,
+                duration=remaining,
+                max_ticks=LOCAL_TICKS_PER_ROUND,
+            )
+            result = pipeline.run()
+            result.wait_until_finish()
+            for name, value in counter_totals(result).items():
+                totals[name] = totals.get(name, 0) + value
+            if news.once or stop_requested():
+                break
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        reset_stop()
+    return totals
 
 
 def format_feed_states(summary: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import posixpath
@@ -9,7 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
+from schemas import TEXT_FROM_FEED_CONTENT, TEXT_FROM_PAGE
 from transforms.deadline import DEFAULT_MAX_SECONDS_PER_DOCUMENT, run_with_deadline
 from transforms.documents.formats import decode_text
 from transforms.documents.html_extract import extract_html, normalize_author
@@ -169,8 +172,32 @@ def add_fetch_and_feed_fields(article: Article, document: RawDocument) -> None:
         article.published_at, article.date_source = published, "feed"
 
 
+def feed_content_document(document: RawDocument) -> RawDocument | None:
+    """The entry's own full content in place of a fetched page that holds no article."""
+    entry = document.entry
+    if entry is None or not entry.content or document.text_source != TEXT_FROM_PAGE:
+        return None
+    return dataclasses.replace(
+        document,
+        payload=entry.content.encode("utf-8"),
+        input_format=FORMAT_HTML,
+        text_source=TEXT_FROM_FEED_CONTENT,
+    )
+
+
 def extract_article(document: RawDocument) -> Article:
     """One raw document -> one article with the metadata its format carries."""
+    try:
+        return _extract_article(document)
+    except PipelineError:
+        fallback = feed_content_document(document)
+        if fallback is None:
+            raise
+        Metrics.counter("news", "extract.feed_content_instead").inc()
+        return _extract_article(fallback)
+
+
+def _extract_article(document: RawDocument) -> Article:
     article = _EXTRACTORS[document.input_format](document)
     if not article.text.strip():
         raise PipelineError("no_article_text", "the document holds no text")

@@ -75,16 +75,17 @@ def poll_feed(
         response = fetcher.fetch(url, headers=_conditional_headers(state), check_robots=False)
     except PipelineError as error:
         retry_after = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else None
         new_state = update_feed_state(
             state,
             now,
             "failed",
+            headers=headers,
             error=f"{error.error_type}: {error}",
-            retry_after=retry_after,
             settings=schedule,
         )
         return PollOutcome(new_state, [], dead_letter(url, STAGE, error))
-    headers = response.header  # case-insensitive lookup of one response header
+    headers = dict(response.headers)
     if response.status == 304:
         new_state = update_feed_state(
             state, now, "not_modified", headers=headers, settings=schedule
@@ -93,19 +94,14 @@ def poll_feed(
     parsed = parse_feed(
         response.body,
         feed_url=url,
-        content_type=headers("content-type"),
-        content_location=headers("content-location") or response.url,
+        content_type=response.header("content-type"),
+        content_location=response.header("content-location") or response.url,
         max_entries=max_entries,
     )
     if parsed.failed_reason:
         error = PipelineError(parsed.failed_reason, f"{url} is not a usable feed")
         new_state = update_feed_state(
-            state,
-            now,
-            "failed",
-            error=f"{parsed.failed_reason}",
-            headers=headers,
-            settings=schedule,
+            state, now, "failed", error=parsed.failed_reason, settings=schedule
         )
         return PollOutcome(
             new_state,
@@ -113,17 +109,16 @@ def poll_feed(
             dead_letter(url, STAGE, error, payload=response.body[:4096]),
             response=response,
         )
-    entry_times = [e.published_at or e.updated_at for e in parsed.entries]
     new_state = update_feed_state(
         state,
         now,
         "ok",
         headers=headers,
-        entry_times=[t for t in entry_times if t is not None],
+        title=parsed.title,
+        entry_times=parsed.entry_times(),
         ttl_minutes=parsed.ttl_minutes,
         settings=schedule,
     )
-    new_state.title = parsed.title or state.title
     entries = [(entry, entry_keys(entry)) for entry in parsed.entries]
     outcome = PollOutcome(new_state, entries, response=response)
     if parsed.skipped_entries:

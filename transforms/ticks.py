@@ -13,8 +13,9 @@ import time
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.transforms.core import RestrictionProvider
-from apache_beam.utils.timestamp import Duration
 
+# How often a waiting tick source looks for a stop request.
+STOP_CHECK_SECONDS = 0.2
 # Set by a signal handler or the run's end: the tick source stops at its next firing.
 _STOP = threading.Event()
 
@@ -48,42 +49,54 @@ class _TickRange(RestrictionProvider):
 
 class _StoppableTicks(beam.DoFn):
     """(start, stop, interval) -> the tick index at each interval, in real time, until the
-    stop time or a stop request (Ctrl-C, SIGTERM): then it claims past its range and ends."""
+    stop time or a stop request (Ctrl-C, SIGTERM): then it claims past its range and ends.
+
+    It waits for the next tick inside `process` and yields one tick per bundle. (Deferring
+    with a resume time instead makes the FnApiRunner re-run the residual in a busy loop, an
+    empty bundle each time, and it keeps every bundle's metrics.)
+    """
 
     @beam.DoFn.unbounded_per_element()
     def process(self, element, tracker=beam.DoFn.RestrictionParam(_TickRange())):  # noqa: B008
         start, _stop, interval = element
-        index = tracker.current_restriction().start
+        restriction = tracker.current_restriction()
+        index = restriction.start
+        due = start + index * interval
         while True:
             if stop_requested():
-                tracker.try_claim(tracker.current_restriction().stop)
+                tracker.try_claim(restriction.stop)
                 return
-            due = start + index * interval
-            if due > time.time():
-                tracker.defer_remainder(Duration(seconds=due - time.time()))
-                return
-            if not tracker.try_claim(index):
-                return
-            yield index
-            index += 1
+            wait = due - time.time()
+            if wait <= 0:
+                break
+            time.sleep(min(wait, STOP_CHECK_SECONDS))
+        if not tracker.try_claim(index):
+            return
+        yield index
+        if index + 1 < restriction.stop:
+            tracker.defer_remainder()  # ends this tick's bundle: its files get written
 
 
 class LiveTicks(beam.PTransform):
     """One element every `interval` seconds from now for `duration` seconds (None: until a
-    stop request). On the local runner every step fused after it runs once per tick."""
+    stop request), at most `max_ticks` of them. On the local runner every step fused after
+    it runs once per tick, as one bundle."""
 
-    def __init__(self, interval: float, duration: float | None):
+    def __init__(self, interval: float, duration: float | None, max_ticks: int | None = None):
         super().__init__()
         self.interval = interval
         self.duration = duration
+        self.max_ticks = max_ticks
 
     def expand(self, pipeline_root):
-        interval, duration = self.interval, self.duration
+        interval, duration, max_ticks = self.interval, self.duration, self.max_ticks
 
         def bounds(_):
             start = time.time()
             # "Until stopped" is ten years of ticks: an offset range needs an end.
             stop = start + (duration if duration is not None else 10 * 365 * 86_400)
+            if max_ticks is not None:
+                stop = min(stop, start + (max_ticks - 0.5) * interval)
             return start, stop, interval
 
         return (

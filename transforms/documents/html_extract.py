@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import datetime as dt
 
 import trafilatura
@@ -92,8 +93,24 @@ def _date_outside_code(payload: bytes | str, url: str | None) -> str | None:
     return find_date(tree, **{**_date_params(), "extensive_search": True}, url=url)
 
 
+_DOCUMENT_START = re.compile(rb"<(?:!doctype|html|head|body)[\s>]", re.IGNORECASE)
+
+
+def as_html_document(payload: bytes | str) -> bytes | str:
+    """A fragment (a feed entry's content, a JSON record's html) inside <html><body>: a bare
+    fragment that starts with text parses to no article at all."""
+    head = payload[:2048]
+    head = head if isinstance(head, bytes) else head.encode("utf-8", "replace")
+    if _DOCUMENT_START.search(head):
+        return payload
+    if isinstance(payload, bytes):
+        return b"<html><body>" + payload + b"</body></html>"
+    return f"<html><body>{payload}</body></html>"
+
+
 def extract_html(payload: bytes | str, url: str | None = None) -> HtmlArticle:
     """Main text and metadata of one HTML page; PipelineError when there is no article."""
+    payload = as_html_document(payload)
     date_params = _date_params()
     try:
         document = trafilatura.bare_extraction(
