@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable
 
@@ -24,6 +25,15 @@ EXIT_OK = 0
 EXIT_UNBALANCED = 1  # the run ended but inputs != rows + duplicates + dead letters (or failed)
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# What Beam logs of its workers: a failing step's traceback (before the driver re-raises the
+# error, which the command reports in one line) and, with several local workers, their
+# relayed warnings about our options. --log_level DEBUG shows them.
+BEAM_WORKER_LOGGERS = (
+    "apache_beam.runners.common",
+    "apache_beam.runners.worker",
+    "apache_beam.runners.portability.local_job_service",
+)
 
 GROUP_INPUTS = "inputs"
 GROUP_LIVE = "live feeds"
@@ -245,6 +255,29 @@ def configure_logging(level: str = DEFAULT_LOG_LEVEL) -> None:
     if level != "DEBUG":
         # Beam logs every stage and worker at INFO; that is --log_level DEBUG's business.
         logging.getLogger("apache_beam").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        for name in BEAM_WORKER_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def check_output_folder(output: str | None) -> None:
+    """A local --output must be a folder we can create or write in (checked before the run,
+    so that a typo does not cost a whole run)."""
+    if not output or "://" in output:
+        return
+    path = os.path.abspath(os.path.expanduser(output))
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"--output {output}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {output}: no permission to write in {existing}")
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def write_run_report(output: str, summary: dict, state_dir: str | None) -> None:
@@ -274,6 +307,7 @@ def main(argv: list[str] | None = None, run: Callable[[list[str]], dict] | None 
     try:
         parsed = check_arguments(argv)
         configure_logging(parsed.log_level)
+        check_output_folder(parsed.output)
         if run is None:
             from pipeline.graph import run  # Beam's pipeline graph: imported once argv is good
         summary = run(argv)
@@ -287,6 +321,14 @@ def main(argv: list[str] | None = None, run: Callable[[list[str]], dict] | None 
         return EXIT_INTERRUPTED
     except OSError as error:  # unreadable input, unwritable output, full disk: no traceback
         logging.getLogger(__name__).debug("run failed", exc_info=True)
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_UNBALANCED
+    except Exception as error:  # a step failed in a worker (Beam re-raises it wrapped)
+        logging.getLogger(__name__).debug("run failed", exc_info=True)
+        print(
+            f"{PROG}: error: the run failed: {one_line(error)} "
+            "(--log_level DEBUG shows the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_UNBALANCED
     return EXIT_OK if summary.get("balanced") else EXIT_UNBALANCED

@@ -223,12 +223,18 @@ def current_phase(
 
 
 def progress_line(
-    counts: dict[str, int], totals: InputTotals, elapsed: float, final: bool = False
+    counts: dict[str, int],
+    totals: InputTotals,
+    elapsed: float,
+    final: bool = False,
+    busy: float | None = None,
 ) -> str:
-    """One plain line: what a log shows every LOG_EVERY_SECONDS."""
-    phase = current_phase(counts, totals, elapsed, final)
+    """One plain line: what a log shows every LOG_EVERY_SECONDS. `busy`: seconds since the
+    first file was opened (rate and time left leave the workers' start-up out)."""
+    busy = elapsed if busy is None else busy
+    phase = current_phase(counts, totals, busy, final)
     documents = counts.get("documents", 0)
-    rate = documents / elapsed if elapsed > 0 else 0.0
+    rate = documents / busy if busy > 0 else 0.0
     files = f"files {counts.get('files', 0)}/{totals.files or '?'}"
     if totals.files:
         files += f" ({100 * counts.get('files', 0) / totals.files:.0f}%)"
@@ -260,6 +266,7 @@ class _Display:
         self.stream = stream
         self.started = time.monotonic()
         self.last_line = self.started
+        self.first_file_at: float | None = None
         self.lines_printed = 0
         self.bar = None
         if stream.isatty():
@@ -280,16 +287,19 @@ class _Display:
     def update(self, counts: dict[str, int], final: bool = False) -> None:
         now = time.monotonic()
         elapsed = now - self.started
+        if self.first_file_at is None and counts.get("files"):
+            self.first_file_at = now
+        busy = now - self.first_file_at if self.first_file_at is not None else 0.0
         if self.bar is None:
             # A run short enough to print no line in passing prints none at the end either.
             if (final and self.lines_printed) or now - self.last_line >= LOG_EVERY_SECONDS:
                 self.last_line = now
                 self.lines_printed += 1
                 stamp = dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%SZ")
-                line = progress_line(counts, self.totals, elapsed, final)
+                line = progress_line(counts, self.totals, elapsed, final, busy)
                 print(f"{stamp} progress {line}", file=self.stream, flush=True)
             return
-        phase = current_phase(counts, self.totals, elapsed, final)
+        phase = current_phase(counts, self.totals, busy, final)
         if phase.name != self.phase_name and phase.name == "cleaning":
             self.phase_name = phase.name
             self.bar.set_description_str("cleaning")
@@ -304,7 +314,7 @@ class _Display:
         elif self.phase_name == "cleaning":
             self.bar.total = max(self.bar.total or 0, counts.get("extracted", 0))
             self.bar.n = counts.get("enriched", 0)
-        rate = counts.get("documents", 0) / elapsed if elapsed > 0 else 0.0
+        rate = counts.get("documents", 0) / busy if busy > 0 else 0.0
         self.bar.set_postfix_str(
             f"docs {counts.get('documents', 0)} · rows {counts.get('rows', 0)} · "
             f"dead {counts.get('dead_letters', 0)} · {rate:.1f} docs/s",
@@ -353,6 +363,9 @@ def track_progress(
         display.update(state["counts"], final=True)
         display.close()
         shutil.rmtree(directory, ignore_errors=True)
+        if os.path.exists(directory):  # a worker's last flush raced the removal
+            time.sleep(FLUSH_EVERY_SECONDS)
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def poll_round_status(

@@ -163,6 +163,7 @@ def test_beam_options_pass_through():
         (UsageError("--output is required (a directory)"), 2),
         (PermissionError(13, "Permission denied", "/out"), 1),
         (KeyboardInterrupt(), 130),
+        (RuntimeError("OSError: disk full [while running 'WriteParquet']\nmore detail"), 1),
     ],
 )
 def test_exit_codes(outcome, status, tmp_path, capsys):
@@ -178,9 +179,21 @@ def test_exit_codes(outcome, status, tmp_path, capsys):
     assert "Traceback" not in err
     if status == 2:
         assert err.strip() == "python -m pipeline: error: --output is required (a directory)"
+    if isinstance(outcome, RuntimeError):
+        assert err.strip() == (
+            "python -m pipeline: error: the run failed: OSError: disk full [while running "
+            "'WriteParquet'] (--log_level DEBUG shows the traceback)"
+        )
     # a run that ended writes its report; one that did not run, or failed, does not
     ended = isinstance(outcome, dict) and outcome.get("ran", True)
     assert (output / "_run_report.html").exists() == ended
+
+
+def test_an_output_under_a_file_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = ["--input", "x", "--output", str(tmp_path / "file" / "out")]
+    assert cli.main(argv, run=lambda argv: {"balanced": True}) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_validation_errors_of_the_real_run_exit_2(tmp_path, capsys):
