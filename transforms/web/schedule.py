@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import email.utils
 from collections.abc import Iterable, Mapping
 
 from transforms.state.store import FeedState
+from transforms.web.http_client import parse_retry_after  # one parser of the header
 
 OUTCOME_OK = "ok"  # 200 with a usable feed
 OUTCOME_NOT_MODIFIED = "not_modified"  # 304
@@ -143,24 +143,6 @@ def parse_cache_max_age(header: str | None) -> int | None:
             except ValueError:
                 return None
     return max_age if max_age is not None and max_age >= 0 else None
-
-
-def parse_retry_after(header: str | None, now: dt.datetime) -> float | None:
-    """Seconds to wait from `Retry-After` (delay-seconds or an HTTP-date); None if invalid."""
-    if not header:
-        return None
-    value = header.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)  # "-0000": UTC, origin unknown
-    return max((when - now).total_seconds(), 0.0)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
