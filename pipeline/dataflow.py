@@ -233,10 +233,12 @@ def launch_template(argv: list[str]) -> dict[str, Any]:
     from pipeline.output_state import ingested_at_of
 
     options = PipelineOptions(flags_from_template(argv, _our_flags()))
+    standard = options.view_as(StandardOptions)
+    standard.runner = standard.runner or "DataflowRunner"  # whether the launcher names it or not
     news = options.view_as(NewsPipelineOptions)
     errors = news.validate_news_options()
     if not uses_dataflow(options):
-        errors.append("the Flex Template entry runs on Dataflow only (--runner DataflowRunner)")
+        errors.append(f"the Flex Template entry runs on Dataflow only, not {standard.runner}")
     if errors:
         raise UsageError("; ".join(errors))
     options.view_as(SetupOptions).save_main_session = False
@@ -246,7 +248,7 @@ def launch_template(argv: list[str]) -> dict[str, Any]:
     if news.feeds:
         from pipeline.live import build_live_pipeline
 
-        options.view_as(StandardOptions).streaming = True
+        standard.streaming = True
         run_scope = f"run:{ingested_at.isoformat()}"
         info = {"mode": "live", "ingested_at": ingested_at.isoformat(), "output": news.output}
         build_live_pipeline(pipeline, news, ingested_at, None, run_scope, info)

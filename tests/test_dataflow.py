@@ -248,18 +248,38 @@ def test_template_flags_become_command_line_flags():
         flags_from_template(["--once=maybe"], flags)
 
 
-def test_flex_template_entry_builds_the_batch_job_offline(no_network, dataflow_jobs):
+@pytest.mark.parametrize("mode", ["batch", "streaming"])
+def test_flex_template_entry_builds_both_jobs_offline(mode, tmp_path, no_network, dataflow_jobs):
     from pipeline.dataflow import launch_template
 
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("https://news.example.org/rss.xml\n")
+    source = ["--input=gs://news-archive/raw/**"] if mode == "batch" else [f"--feeds={feeds}"]
+    # As the launcher passes them: --name=value, flags as =true/false, no --runner needed.
     summary = launch_template(
-        ["--input=gs://news-archive/raw/**", "--output=gs://news-out/articles"]
-        + [f"{name}={value}" for name, value in zip(DATAFLOW[::2], DATAFLOW[1::2], strict=True)]
-        + ["--dry_run=True", "--overwrite=false"]
+        [
+            *source,
+            *("--output=gs://news-out/articles", "--overwrite=false", "--quiet=true"),
+            *("--project=demo-project", "--region=europe-west1", "--dry_run=True"),
+        ]
     )
     assert no_network == []
     (job,) = dataflow_jobs
     assert summary["dataflow_job"] == job and refused_steps(job) == []
-    assert "WritePartitionedParquet" in job["top_level"]
+    expected = {"batch": "JOB_TYPE_BATCH", "streaming": "JOB_TYPE_STREAMING"}[mode]
+    assert job["type"] == expected
+    last_step = "WritePartitionedParquet" if mode == "batch" else "FetchPages"
+    assert last_step in job["top_level"]
+
+
+def test_flex_template_entry_refuses_other_runners():
+    from pipeline.dataflow import launch_template
+    from pipeline.options import UsageError
+
+    with pytest.raises(UsageError, match="Dataflow only"):
+        launch_template(
+            ["--input=gs://a-bucket/x", "--output=gs://a-bucket/o", "--runner=DirectRunner"]
+        )
 
 
 def our_options() -> dict[str, argparse.Action]:
