@@ -31,6 +31,7 @@ from apache_beam.options.pipeline_options import (
 
 from pipeline.graph import ProcessDocuments, fn_api_runner
 from pipeline.options import NewsPipelineOptions
+from pipeline.progress import ProgressReporter
 from pipeline.summary import SUMMARY_FILE, build_summary, counter_totals, format_summary
 from pipeline.version import PIPELINE_VERSION
 from transforms.dedup import DropKnownContent, DropRepeatedContentInState
@@ -133,6 +134,46 @@ def refresh_live_summary(
     )
 
 
+class PollRoundStatus:
+    """After each tick: one status line if feeds were polled since the last line (figures of
+    the round: polls, 304s, new entries, failures, rows, dead letters), from the store."""
+
+    def __init__(self, local_state: str, run_scope: str, feeds_total: int, quiet: bool):
+        self.local_state = local_state
+        self.run_scope = run_scope
+        self.feeds_total = feeds_total
+        self.reporter = ProgressReporter(quiet=quiet)
+        self.last: dict[str, int] = {}
+        self.rounds = 0
+
+    def __call__(self) -> None:
+        store = StateStore(self.local_state)
+        try:
+            totals = store.counters(self.run_scope).get(self.run_scope, {})
+            upcoming = [feed.next_poll_at for feed in store.feeds() if feed.next_poll_at]
+        finally:
+            store.close()
+        if totals.get("polls", 0) == self.last.get("polls", 0):
+            return
+        delta = {name: value - self.last.get(name, 0) for name, value in totals.items()}
+        self.last, self.rounds = totals, self.rounds + 1
+        next_in = None
+        if upcoming:
+            now = dt.datetime.now(dt.timezone.utc)
+            next_in = max(0.0, (min(upcoming) - now).total_seconds())
+        self.reporter.poll_round(
+            self.rounds,
+            delta.get("polls", 0),
+            delta.get("not_modified", 0),
+            delta.get("new_entries", 0),
+            delta.get("failures", 0),
+            delta.get("write.articles.rows", 0),
+            delta.get("write.dead_letters.rows", 0),
+            feeds_total=self.feeds_total,
+            next_poll_in_seconds=next_in,
+        )
+
+
 def build_live_pipeline(
     pipeline: beam.Pipeline,
     options: NewsPipelineOptions,
@@ -150,7 +191,12 @@ def build_live_pipeline(
         if options.once:
             ticks = pipeline | "OneTick" >> beam.Create([0])
         else:
-            ticks = pipeline | "Ticks" >> LiveTicks(options.tick_seconds, duration, max_ticks)
+            status = PollRoundStatus(
+                local_state, run_scope, len(read_feed_list(options.feeds)), options.quiet
+            )
+            ticks = pipeline | "Ticks" >> LiveTicks(
+                options.tick_seconds, duration, max_ticks, after_round=status
+            )
         polled = ticks | "PollFeeds" >> PollFeeds(settings)
     else:
         from apache_beam.transforms.periodicsequence import PeriodicImpulse

@@ -177,9 +177,12 @@ class _PollDueFeedsWithStore(beam.DoFn):
             for state in due
         ]
         inputs_before = self.inputs
+        self.round_counts: dict[str, int] = {}
         for future in futures:
             yield from self._record(future.result(), now)
-        self.store.add_counters(settings.run_scope, {"inputs": self.inputs - inputs_before})
+        self.store.add_counters(
+            settings.run_scope, {**self.round_counts, "inputs": self.inputs - inputs_before}
+        )
         Metrics.counter(NAMESPACE, "poll.rounds").inc()
 
     def _record(self, outcome: PollOutcome, now: dt.datetime):
@@ -217,6 +220,8 @@ class _PollDueFeedsWithStore(beam.DoFn):
         Metrics.counter(NAMESPACE, f"poll.{outcome.state.last_status or 'unknown'}").inc()
         self.store.save_feed(outcome.state)
         self.store.add_counters(feed_url, counts)
+        for name, value in counts.items():
+            self.round_counts[name] = self.round_counts.get(name, 0) + value
 
     def finish_bundle(self):
         if self.archive is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
@@ -56,11 +57,19 @@ class _StoppableTicks(beam.DoFn):
     empty bundle each time, and it keeps every bundle's metrics.)
     """
 
+    def __init__(self, after_round: Callable[[], None] | None = None):
+        self.after_round = after_round
+        self.rounds_seen = 0
+
     @beam.DoFn.unbounded_per_element()
     def process(self, element, tracker=beam.DoFn.RestrictionParam(_TickRange())):  # noqa: B008
         start, _stop, interval = element
         restriction = tracker.current_restriction()
         index = restriction.start
+        if self.after_round is not None and self.rounds_seen:
+            # Called again right after the previous tick's bundle finished: its files are in.
+            self.after_round()
+        self.rounds_seen += 1
         due = start + index * interval
         while True:
             if stop_requested():
@@ -82,11 +91,19 @@ class LiveTicks(beam.PTransform):
     stop request), at most `max_ticks` of them. On the local runner every step fused after
     it runs once per tick, as one bundle."""
 
-    def __init__(self, interval: float, duration: float | None, max_ticks: int | None = None):
+    def __init__(
+        self,
+        interval: float,
+        duration: float | None,
+        max_ticks: int | None = None,
+        after_round: Callable[[], None] | None = None,
+    ):
         super().__init__()
         self.interval = interval
         self.duration = duration
         self.max_ticks = max_ticks
+        # Called once a tick's bundle has finished (the live run prints its status line).
+        self.after_round = after_round
 
     def expand(self, pipeline_root):
         interval, duration, max_ticks = self.interval, self.duration, self.max_ticks
@@ -103,5 +120,5 @@ class LiveTicks(beam.PTransform):
             pipeline_root
             | "Impulse" >> beam.Impulse()
             | "TickBounds" >> beam.Map(bounds)
-            | "Ticks" >> beam.ParDo(_StoppableTicks())
+            | "Ticks" >> beam.ParDo(_StoppableTicks(self.after_round))
         )
