@@ -137,6 +137,9 @@ class _FetchPagesFn(beam.DoFn):
         self.pending.append(self.pool.submit(fetch_entry_page, entry, self.fetcher))
         done = [future for future in self.pending if future.done()]
         self.pending = [future for future in self.pending if not future.done()]
+        # Backpressure: pages wait in memory only while the steps after this one catch up.
+        while len(self.pending) >= 2 * self.concurrency:
+            done.append(self.pending.pop(0))
         for future in done:
             yield from self._outputs(future.result())
 
