@@ -36,16 +36,39 @@ def parquet_glob(path: str) -> str:
     return path.rstrip("/") + "/**/*.parquet"
 
 
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.date32(): "DATE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+    pa.list_(pa.string()): "VARCHAR[]",
+}
+
+
 def read_articles_duckdb(path: str, connection=None):
-    """A DuckDB relation over the output (`connection` defaults to DuckDB's own)."""
+    """A DuckDB relation over the output (`connection` defaults to DuckDB's own).
+
+    union_by_name gives the columns some file has; a column no file has yet (an output of
+    version 1 files only) is added as NULL, so the table has the same columns either way.
+    """
     import duckdb
 
+    connection = connection or duckdb
     quoted = parquet_glob(path).replace("'", "''")
-    query = (
-        f"SELECT * FROM read_parquet('{quoted}', hive_partitioning = true, "
-        "union_by_name = true, hive_types = {'date': DATE, 'lang': VARCHAR})"
+    files = (
+        f"read_parquet('{quoted}', hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'date': DATE, 'lang': VARCHAR})"
     )
-    return (connection or duckdb).sql(query)
+    present = set(connection.sql(f"SELECT * FROM {files}").columns)
+    columns = [
+        f'"{field.name}"'
+        if field.name in present
+        else f'CAST(NULL AS {_DUCKDB_TYPES[field.type]}) AS "{field.name}"'
+        for field in TABLE_SCHEMA
+    ]
+    return connection.sql(f"SELECT {', '.join(columns)} FROM {files}")
 
 
 def polars_schema():

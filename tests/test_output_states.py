@@ -275,6 +275,20 @@ def test_files_of_both_schema_versions_read_as_one_table(reader, mixed_output):
     assert (feed["feed_url"], list(feed["tags"])) == ("http://x/feed", ["a"])
 
 
+@pytest.mark.parametrize("reader", READERS)
+def test_an_output_of_version_1_files_only_has_the_new_columns_null(reader, tmp_path):
+    output = tmp_path / "v1"
+    write_v1_file(output, "v1a", f"{UNDATED}/lang=en")
+    write_v1_file(output, "v1b", "date=2017-11-09/lang=en")
+    types, rows = rows_of(reader, output)
+    assert list(types) == [field.name for field in readers.TABLE_SCHEMA]
+    assert [(row["doc_id"], row["date"]) for row in rows] == [
+        ("v1a", None),
+        ("v1b", dt.date(2017, 11, 9)),
+    ]
+    assert all(row[column] is None for row in rows for column in NEW_COLUMNS)
+
+
 def test_pyarrow_guessing_the_types_fails_on_an_undated_output(undated_output):
     """Why the readers say the types (the README's snippet before)."""
     with pytest.raises(pa.ArrowInvalid):
