@@ -283,8 +283,8 @@ def test_flex_template_entry_refuses_other_runners():
 
 
 def our_options() -> dict[str, argparse.Action]:
-    """Every option the command line has beyond Beam's: dest -> argparse action."""
-    import apache_beam  # noqa: F401  (Beam's option classes, to tell them apart)
+    """Every option the command line has beyond Beam's (the option classes of our packages,
+    not of Beam or of a test): dest -> argparse action."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     # Every module that defines options of ours.
@@ -298,7 +298,7 @@ def our_options() -> dict[str, argparse.Action]:
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("apache_beam") or cls in seen:
+        if not cls.__module__.startswith(("pipeline.", "transforms.")) or cls in seen:
             continue
         seen.add(cls)
         if "_add_argparse_args" in vars(cls):
