@@ -246,17 +246,24 @@ def check_arguments(argv: list[str]) -> argparse.Namespace:
     return parsed
 
 
+# Loggers of this project: they log at --log_level. Libraries log one level up (INFO: their
+# warnings; WARNING, the default: nothing but critical), because what they complain about
+# (trafilatura's "empty HTML tree" on a page that is no HTML) ends up as a dead letter with a
+# reason anyway. DEBUG shows everything, Beam's own logs included.
+OUR_LOGGERS = ("pipeline", "transforms", "schemas", "__main__")
+LIBRARY_LEVEL = {"DEBUG": "DEBUG", "INFO": "WARNING", "WARNING": "CRITICAL", "ERROR": "CRITICAL"}
+
+
 def configure_logging(level: str = DEFAULT_LOG_LEVEL) -> None:
     logging.basicConfig(
-        level=getattr(logging, level, logging.WARNING),
+        level=LIBRARY_LEVEL.get(level, "CRITICAL"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
-    if level != "DEBUG":
-        # Beam logs every stage and worker at INFO; that is --log_level DEBUG's business.
-        logging.getLogger("apache_beam").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-        for name in BEAM_WORKER_LOGGERS:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    for name in ("apache_beam", *BEAM_WORKER_LOGGERS):
+        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else logging.CRITICAL)
 
 
 def check_output_folder(output: str | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 import subprocess
 import sys
@@ -325,3 +326,28 @@ def test_poll_round_status_line():
     quiet = io.StringIO()
     progress.print_poll_round_status(1, 1, 0, 0, 0, 0, 0, quiet=True, stream=quiet)
     assert quiet.getvalue() == ""
+
+
+def test_logging_is_quiet_by_default_and_log_level_opens_it(capsys):
+    def log_everything() -> str:
+        logging.getLogger("trafilatura.core").error("library error")
+        logging.getLogger("trafilatura.core").warning("library warning")
+        logging.getLogger("apache_beam.runners.common").error("worker traceback")
+        logging.getLogger("pipeline.graph").info("our info")
+        logging.getLogger("transforms.read").warning("our warning")
+        return capsys.readouterr().err
+
+    try:
+        cli.configure_logging("WARNING")
+        assert re.findall(r": (\w+ \w+)$", log_everything(), re.MULTILINE) == ["our warning"]
+        cli.configure_logging("INFO")
+        assert re.findall(r": (\w+ \w+)$", log_everything(), re.MULTILINE) == [
+            "library error",
+            "library warning",
+            "our info",
+            "our warning",
+        ]
+        cli.configure_logging("DEBUG")
+        assert "worker traceback" in log_everything()
+    finally:
+        cli.configure_logging("WARNING")
