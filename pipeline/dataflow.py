@@ -12,7 +12,6 @@ job itself (transforms/read.py: MatchAll).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import sys
@@ -205,9 +204,9 @@ def flags_from_template(argv: list[str], flags: set[str]) -> list[str]:
     for argument in argv:
         name, has_value, value = argument.partition("=")
         if has_value and name in flags:
-            if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", ""):
+            if value.lower() not in ("true", "false"):  # as metadata.json's regex
                 raise ValueError(f"{name} takes true or false, not {value!r}")
-            if value.strip().lower() in ("true", "1", "yes"):
+            if value.lower() == "true":
                 converted.append(name)
             continue
         converted.append(argument)
@@ -257,4 +256,4 @@ def launch_template(argv: list[str]) -> dict[str, Any]:
     result = pipeline.run()
     if is_dry_run(options):
         return dry_run_summary(result, "DataflowRunner")
-    return {"balanced": True, "ran": False, "submitted_at": dt.datetime.now(dt.timezone.utc)}
+    return {"balanced": True, "ran": False, "submitted": True}  # the launcher sends the job
