@@ -53,6 +53,7 @@ OPTION_GROUPS = {
     "max_expanded_bytes_per_file": GROUP_INPUTS,
     "wave_size": GROUP_INPUTS,
     "wave_bytes": GROUP_INPUTS,
+    "split_bytes": GROUP_INPUTS,
     "max_seconds_per_document": GROUP_CLEANING,
     "min_words": GROUP_CLEANING,
     "boilerplate_min_docs": GROUP_CLEANING,
@@ -182,7 +183,10 @@ def help_parser() -> argparse.ArgumentParser:
     help_group = parser.add_argument_group("help")
     help_group.add_argument("-h", "--help", action="help", help="Show this help and exit.")
     help_group.add_argument(
-        BEAM_HELP_FLAG, action="store_true", help="List Beam's standard options and exit."
+        BEAM_HELP_FLAG,
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="List Beam's standard options and exit.",
     )
     return parser
 
