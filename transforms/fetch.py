@@ -135,8 +135,11 @@ class _FetchPagesFn(beam.DoFn):
 
     def process(self, entry: FeedEntry):
         self.pending.append(self.pool.submit(fetch_entry_page, entry, self.fetcher))
-        done = [future for future in self.pending if future.done()]
-        self.pending = [future for future in self.pending if not future.done()]
+        # One look per future: a page finishing between two looks would be in neither list.
+        done, waiting = [], []
+        for future in self.pending:
+            (done if future.done() else waiting).append(future)
+        self.pending = waiting
         # Backpressure: pages wait in memory only while the steps after this one catch up.
         while len(self.pending) >= 2 * self.concurrency:
             done.append(self.pending.pop(0))
