@@ -121,6 +121,13 @@ class NewsPipelineOptions(PipelineOptions):
             default=None,
             help="With --wave_size: also at most this many input bytes per wave.",
         )
+        parser.add_argument(
+            "--split_bytes",
+            type=int,
+            default=64 * 1024 * 1024,
+            help="With --wave_size: an uncompressed JSON-lines file larger than this is read "
+            "in line-aligned ranges of about this size, shared among the workers.",
+        )
         add_output_args(parser)  # --overwrite, --ingested_at (pipeline/output_state.py)
         cls._add_live_feed_args(parser)
         cls._add_operator_args(parser)
@@ -283,6 +290,8 @@ class NewsPipelineOptions(PipelineOptions):
             errors.append("--rows_per_file must be positive")
         if self.wave_size < 0 or (self.wave_bytes is not None and self.wave_bytes <= 0):
             errors.append("--wave_size must be 0 or more and --wave_bytes positive")
+        if self.split_bytes <= 0:
+            errors.append("--split_bytes must be positive")
         if self.boilerplate_min_docs < 2:
             errors.append("--boilerplate_min_docs must be at least 2")
         return errors

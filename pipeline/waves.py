@@ -21,9 +21,12 @@ lowercased words, and one bucket (about `wave_size` articles) in the last pass.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import hashlib
+import io
+import itertools
 import math
 import os
 import pickle
@@ -36,6 +39,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from pipeline.options import NewsPipelineOptions
@@ -46,8 +50,8 @@ from transforms.corpus_stats import is_learned_boilerplate, short_line_fingerpri
 from transforms.dedup import DropExactDuplicates
 from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
-from transforms.read import ReadDocuments, expand_input_pattern
-from transforms.records import DEAD_LETTER
+from transforms.read import ReadDocuments, expand_input_pattern, iter_json_records
+from transforms.records import DEAD_LETTER, FORMAT_JSONL, RawDocument
 from transforms.state.store import StateStore
 from transforms.text.truecase import (
     count_casings,
@@ -65,6 +69,10 @@ STORE_BATCH_DOCUMENTS = 500
 # Open bucket files per worker are bounded by this.
 MAX_BUCKETS = 512
 SPILL_SUFFIX = ".pkl.gz"
+# Uncompressed JSON-lines files larger than this are read in line-aligned ranges of about this
+# size, spread over the workers (--split_bytes).
+DEFAULT_SPLIT_BYTES = 64 * 1024 * 1024  # pipeline.options has the same default
+SPLITTABLE_SUFFIXES = (".jsonl", ".ndjson")
 
 
 # ---------------------------------------------------------------- spill files
@@ -153,6 +161,77 @@ def plan_waves(
     return waves
 
 
+# ---------------------------------------------------------------- splittable JSON lines
+
+
+def _to_line_end(handle) -> None:
+    while True:
+        piece = handle.readline(1 << 20)
+        if not piece or piece.endswith(b"\n"):
+            return
+
+
+def jsonl_ranges(path: str, size: int, range_bytes: int) -> list[tuple[str, int, int, int]]:
+    """(path, start, end, number of the first line) of line-aligned ranges of a file."""
+    cuts = [0]
+    with open(path, "rb") as handle:
+        target = range_bytes
+        while target < size:
+            handle.seek(target - 1)  # a newline just before the target cuts at the target
+            _to_line_end(handle)
+            cut = handle.tell()
+            if cut >= size:
+                break
+            cuts.append(cut)
+            target = cut + range_bytes
+        cuts.append(size)
+        handle.seek(0)
+        ranges, line = [], 1
+        for start, end in itertools.pairwise(cuts):
+            ranges.append((path, start, end, line))
+            remaining = end - start
+            while remaining:
+                chunk = handle.read(min(remaining, 1 << 20))
+                line += chunk.count(b"\n")
+                remaining -= len(chunk)
+    return ranges
+
+
+def is_splittable(path: str, size: int, range_bytes: int) -> bool:
+    return "://" not in path and path.lower().endswith(SPLITTABLE_SUFFIXES) and size > range_bytes
+
+
+def _renumbered(uri: str, first_line: int) -> str:
+    path, _, line = uri.rpartition("#line=")
+    return f"{path}#line={int(line) + first_line - 1}"
+
+
+class _ReadJsonLinesRange(beam.DoFn):
+    """(path, start, end, first line) -> the range's documents, as ReadDocuments reads them
+    from the whole file (same source_uri, counters and dead letters)."""
+
+    def __init__(self, max_document_bytes: int):
+        self.max_document_bytes = max_document_bytes
+
+    def process(self, piece):
+        path, start, end, first_line = piece
+        if start == 0:
+            Metrics.counter("news", "read.files").inc()
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            payload = handle.read(end - start)
+        for item in iter_json_records(io.BytesIO(payload), path, self.max_document_bytes, False):
+            Metrics.counter("news", "inputs").inc()
+            if isinstance(item, RawDocument):
+                Metrics.counter("news", f"read.format.{FORMAT_JSONL}").inc()
+                yield dataclasses.replace(item, source_uri=_renumbered(item.source_uri, first_line))
+            else:
+                item["source_uri"] = _renumbered(item["source_uri"], first_line)
+                Metrics.counter("news", "dead_letter.read").inc()
+                Metrics.counter("news", f"dead_letter.read.{item['error_type']}").inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
+
+
 # ---------------------------------------------------------------- pass 1: extract and count
 
 
@@ -198,12 +277,41 @@ class _SpillAndCount(beam.DoFn):
         self.store.close()
 
 
-def build_extract_wave(pipeline, options: NewsPipelineOptions, paths, spill_dir, store_path):
-    read = pipeline | "ReadDocuments" >> ReadDocuments(paths, options.max_document_bytes)
-    extracted = read.documents | "ExtractArticles" >> ExtractArticles()
+def build_extract_wave(pipeline, options: NewsPipelineOptions, wave, spill_dir, store_path):
+    """`wave`: paths of whole files and (path, start, end, first line) ranges."""
+    paths = [item for item in wave if isinstance(item, str)]
+    ranges = [item for item in wave if not isinstance(item, str)]
+    documents, dead_letters = [], []
+    if paths:
+        read = pipeline | "ReadDocuments" >> ReadDocuments(
+            paths,
+            options.max_document_bytes,
+            options.max_records_per_file,
+            options.max_expanded_bytes_per_file,
+        )
+        documents.append(read.documents)
+        dead_letters.append(read[DEAD_LETTER])
+    if ranges:
+        read_ranges = (
+            pipeline
+            | "JsonLinesRanges" >> beam.Create(ranges)
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "ReadRanges"
+            >> beam.ParDo(_ReadJsonLinesRange(options.max_document_bytes)).with_outputs(
+                DEAD_LETTER, main="documents"
+            )
+        )
+        documents.append(read_ranges.documents)
+        dead_letters.append(read_ranges[DEAD_LETTER])
+    all_documents = documents[0]
+    if len(documents) > 1:
+        all_documents = documents | "AllDocuments" >> beam.Flatten()
+    extracted = all_documents | "ExtractArticles" >> ExtractArticles(
+        options.max_seconds_per_document
+    )
     _ = extracted.main | "SpillAndCount" >> beam.ParDo(_SpillAndCount(spill_dir, store_path))
     (
-        (read[DEAD_LETTER], extracted[DEAD_LETTER])
+        (*dead_letters, extracted[DEAD_LETTER])
         | "ExtractDeadLetters" >> beam.Flatten()
         | "WriteDeadLetters" >> WriteDeadLetters(options.output)
     )
@@ -287,7 +395,9 @@ def build_clean_pass(
     articles = files | "ReadSpill" >> beam.FlatMap(read_spill)
     statistics_input = pipeline | "Statistics" >> beam.Create([statistics])
     cleaned = articles | "CleanArticles" >> CleanArticles(
-        beam.pvalue.AsSingleton(statistics_input), options.min_words
+        beam.pvalue.AsSingleton(statistics_input),
+        options.min_words,
+        options.max_seconds_per_document,
     )
     enriched = cleaned.main | "EnrichMetadata" >> EnrichMetadata(ingested_at)
     _ = enriched.main | "SpillIntoBuckets" >> beam.ParDo(_SpillIntoBuckets(spill_dir, buckets))
@@ -349,8 +459,17 @@ def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_fact
     totals: Counter = Counter()
     try:
         store = StateStore(os.path.join(work, "statistics.sqlite"))
+        range_bytes = news.split_bytes
         files = list_input_files(news.input)
-        waves = plan_waves(files, news.wave_size, news.wave_bytes)
+        whole = [(path, size) for path, size in files if not is_splittable(path, size, range_bytes)]
+        waves: list[list] = plan_waves(whole, news.wave_size, news.wave_bytes)
+        for path, size in files:
+            if is_splittable(path, size, range_bytes):
+                ranges = jsonl_ranges(path, size, range_bytes)
+                # Ranges of one file share a wave: they are read in parallel, as streams.
+                waves += [
+                    ranges[i : i + news.wave_size] for i in range(0, len(ranges), news.wave_size)
+                ]
         for paths in waves:
             totals.update(
                 _run_beam(

@@ -1,12 +1,13 @@
 """A small corpus run as several waves and as one: identical rows and dead letters."""
 
+import itertools
 import json
 
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline.graph import run
-from pipeline.waves import SpillWriter, plan_waves, read_spill, spill_files
+from pipeline.waves import SpillWriter, jsonl_ranges, plan_waves, read_spill, spill_files
 
 PROSE = (
     "The harbour authority said on {day} that the new ferry line to the northern islands would "
@@ -63,7 +64,8 @@ def _dead_letters(output):
 @pytest.fixture(scope="module")
 def runs(corpus, tmp_path_factory):
     outputs = {}
-    for name, extra in [("one", []), ("waves", ["--wave_size=2"])]:
+    # 10 files in 2 waves of 5; feed.jsonl in a third, as 3 line-aligned ranges.
+    for name, extra in [("one", []), ("waves", ["--wave_size=5", "--split_bytes=150"])]:
         output = tmp_path_factory.mktemp(name)
         summary = run(["--input", str(corpus), "--output", str(output), *extra])
         outputs[name] = (output, summary)
@@ -72,10 +74,10 @@ def runs(corpus, tmp_path_factory):
 
 def test_waves_give_the_rows_and_dead_letters_of_one_run(runs):
     (one, one_summary), (waves, waves_summary) = runs["one"], runs["waves"]
-    assert waves_summary["waves"] > 1 and waves_summary["dedup_buckets"] > 1
+    assert waves_summary["waves"] == 3 and waves_summary["dedup_buckets"] == 3  # 11 articles
     assert _rows(waves) == _rows(one)
     assert _dead_letters(waves) == _dead_letters(one)
-    for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes"):
+    for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes", "formats"):
         assert waves_summary[key] == one_summary[key], key
 
 
@@ -99,6 +101,20 @@ def test_spill_files_round_trip_and_rotate(tmp_path):
     files = spill_files(str(tmp_path))
     assert len(files) == 3
     assert sorted(item["item"] for path in files for item in read_spill(path)) == list(range(5))
+
+
+def test_jsonl_ranges_cut_at_line_ends_and_number_lines(tmp_path):
+    path = tmp_path / "big.jsonl"
+    lines = [f'{{"text": "{"x" * (index * 7 % 40)}"}}\n'.encode() for index in range(30)]
+    path.write_bytes(b"".join(lines))
+    size = path.stat().st_size
+    ranges = jsonl_ranges(str(path), size, 100)
+    assert len(ranges) > 3
+    assert ranges[0][1] == 0 and ranges[-1][2] == size
+    data = path.read_bytes()
+    for (_, start, end, first_line), (_, next_start, _, next_line) in itertools.pairwise(ranges):
+        assert end == next_start and data[end - 1 : end] == b"\n"
+        assert next_line == first_line + data[start:end].count(b"\n")
 
 
 def test_plan_waves_bounds_files_and_bytes():
