@@ -1,7 +1,9 @@
 """Throughput: documents per second per core, against the cost of the libraries we call.
 
     .venv/bin/python benchmarks/throughput.py [--n 2000] [--corpus html|text|both]
-        [--skip-multi] [--skip-memory] [--skip-beam-only] [--memory-n 500] [--workers 2]
+        [--skip-multi] [--skip-memory] [--skip-beam-only] [--skip-floor] [--skip-peers]
+        [--memory-n 500] [--memory-large N] [--memory-workers 1] [--workers 2]
+        [--wave-size 1000] [--peers-python /work/peers-venv/bin/python]
         [--json FILE] [--sources K] [--work-dir benchmarks/_work]
 
 For each corpus (see benchmarks/throughput_corpus.py for how N distinct documents are made),
@@ -11,10 +13,16 @@ one table, every run a separate process measured from outside (wall time include
   pipeline calls them (trafilatura through `documents.html_extract.extract_html`: its options
   and its retry with fallbacks; langdetect with the samples and trials of
   `transforms.enrich.detect_language`; sha256; one zstd Parquet file), single process, no Beam;
-- pipeline 1w: `python -m pipeline --input ... --output ...` on the local (FnApiRunner) runner;
+- bare extract (HTML): a plain loop of `trafilatura.extract(page)` with its defaults, nothing
+  else: the floor the issue sets the whole pipeline against (goal: at least 0.8 of its rate);
+- peers (HTML, with --peers-python, a separate venv): datatrove, news-please and newspaper4k
+  on the same pages through benchmarks/peers.py, each writing one Parquet file;
+- pipeline 1w: `python -m pipeline --input ... --output ... --wave_size K` on the local
+  (FnApiRunner) runner (`--wave-size 0`: the unbounded graph, everything in memory);
 - pipeline Nw: the same with `--direct_num_workers N --direct_running_mode multi_processing`;
-- pipeline 1w at --memory-n documents: is peak memory flat in N? Its time also gives the
-  marginal rate (startup excluded): (N - memory_n) / (wall(N) - wall(memory_n)).
+- pipeline at --memory-n and at --memory-large documents (default N; --memory-workers
+  workers): is peak memory flat in N (goal: at most 1.15x)? With --memory-large unset its
+  time also gives the marginal rate (startup excluded).
 - beam only 1w (and at --memory-n): the same pipeline with every library call and cleaning
   step replaced by a trivial one: what Beam's local runner, reading, dedup and writing cost
   alone, and how its memory grows with N.
@@ -56,11 +64,15 @@ SAMPLE_SECONDS = 0.05
 HTML_SUFFIXES = (".html", ".htm")
 # Goals of the issue.
 GOAL_FLOOR_RATIO = 0.9
-GOAL_MEMORY_GROWTH = 0.10  # "flat": at most this much more peak RSS at N than at memory_n
+GOAL_BARE_RATIO = 0.8  # whole pipeline against a bare trafilatura.extract loop
+GOAL_MEMORY_GROWTH = 0.15  # "flat": at most this much more peak RSS at N than at memory_n
 GOAL_SPEEDUP = 1.8
 GOAL_TEXT_DOCS_PER_CORE = 500
 BEAM_ONLY = "beam only 1w"
 BEAM_ONLY_ARTICLE_BYTES = 6000
+BARE = "bare extract"
+PEERS_PYTHON = Path("/work/peers-venv/bin/python")
+PEERS = ("datatrove", "news-please", "newspaper4k")
 
 
 # ---------------------------------------------------------------- the floor (a child process)
@@ -105,6 +117,21 @@ def floor_loop(paths: list[str], output_file: str) -> dict:
         )
     pq.write_table(pa.Table.from_pylist(rows), output_file, compression="zstd")
     return {"rows": len(rows), "empty": empty, "loop_seconds": time.perf_counter() - started}
+
+
+def bare_extract_loop(paths: list[str]) -> dict:
+    """trafilatura.extract with its defaults over the pages, nothing else."""
+    import trafilatura
+
+    started = time.perf_counter()
+    rows = empty = 0
+    for path in paths:
+        text = trafilatura.extract(Path(path).read_bytes())
+        if text and text.strip():
+            rows += 1
+        else:
+            empty += 1
+    return {"rows": rows, "empty": empty, "loop_seconds": time.perf_counter() - started}
 
 
 def beam_only(argv: list[str]) -> None:
@@ -267,19 +294,27 @@ def _fail(run: str, measured: Measured) -> None:
     raise SystemExit(f"{run} failed (exit {measured.returncode}):\n{measured.stderr[-3000:]}")
 
 
-def run_floor(corpus: str, paths: list[Path], out_dir: Path) -> RunResult:
+def run_floor(
+    corpus: str, paths: list[Path], out_dir: Path, label: str = "floor", command=None
+) -> RunResult:
+    """A loop in its own process that prints {"rows", "empty", "loop_seconds"} last."""
+    shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     listing = out_dir / "inputs.txt"
     listing.write_text("\n".join(map(str, paths)))
     load = os.getloadavg()[0]
-    command = [sys.executable, str(Path(__file__).resolve()), "floor", str(listing)]
-    measured = run_measured([*command, str(out_dir / "floor.parquet")], out_dir)
+    if command is None:
+        command = [sys.executable, str(Path(__file__).resolve()), "floor", str(listing)]
+        command.append(str(out_dir / "floor.parquet"))
+    else:
+        command = [part.replace("{listing}", str(listing)) for part in command]
+    measured = run_measured(command, out_dir)
     if measured.returncode != 0:
-        _fail("floor", measured)
+        _fail(label, measured)
     report = json.loads(measured.stdout.strip().splitlines()[-1])
     return RunResult(
         corpus,
-        "floor",
+        label,
         len(paths),
         measured,
         rows=report["rows"],
@@ -333,29 +368,53 @@ def prepare(args, corpus: str, n: int) -> list[Path]:
     return build_corpus(sources, n, corpus_dir(args, corpus, n))
 
 
+def _workers(count: int) -> list[str]:
+    if count == 1:
+        return []
+    return [f"--direct_num_workers={count}", "--direct_running_mode=multi_processing"]
+
+
 def benchmark_corpus(corpus: str, args) -> list[RunResult]:
     paths = prepare(args, corpus, args.n)
     docs_dir = corpus_dir(args, corpus, args.n) / "docs"
     out = args.work_dir / f"out-{corpus}-{args.n}"
-    results = [run_floor(corpus, paths, out / "floor")]
-    results.append(run_pipeline(corpus, "pipeline 1w", docs_dir, args.n, out / "1w", []))
+    waves = [f"--wave_size={args.wave_size}"] if args.wave_size else []
+    results = []
+    if not args.skip_floor:
+        results.append(run_floor(corpus, paths, out / "floor"))
+        if corpus == "html":
+            bare = [sys.executable, str(Path(__file__).resolve()), "bare", "{listing}"]
+            results.append(run_floor(corpus, paths, out / "bare", BARE, bare))
+    if corpus == "html" and not args.skip_peers and args.peers_python.is_file():
+        for peer in PEERS:
+            command = [str(args.peers_python), str(REPO / "benchmarks" / "peers.py"), peer]
+            command += ["{listing}", str(out / f"peer-{peer}" / "out")]
+            results.append(run_floor(corpus, paths, out / f"peer-{peer}", f"peer {peer}", command))
+    results.append(run_pipeline(corpus, "pipeline 1w", docs_dir, args.n, out / "1w", waves))
     if not args.skip_multi:
-        multi = [
-            f"--direct_num_workers={args.workers}",
-            "--direct_running_mode=multi_processing",
-        ]
+        multi = [*waves, *_workers(args.workers)]
         label = f"pipeline {args.workers}w"
         results.append(run_pipeline(corpus, label, docs_dir, args.n, out / "multi", multi))
-    if not args.skip_memory and args.memory_n < args.n:
-        prepare(args, corpus, args.memory_n)
-        small_docs = corpus_dir(args, corpus, args.memory_n) / "docs"
-        small_out = args.work_dir / f"out-{corpus}-{args.memory_n}" / "1w"
-        label = f"pipeline 1w n={args.memory_n}"
-        results.append(run_pipeline(corpus, label, small_docs, args.memory_n, small_out, []))
-    if not args.skip_beam_only:
+    large = args.memory_large or args.n
+    if not args.skip_memory and args.memory_n < large:
+        memory = [*waves, *_workers(args.memory_workers)]
+        for n in (args.memory_n, large):
+            label = f"pipeline {args.memory_workers}w n={n}"
+            if n == args.n and args.memory_workers == 1:  # the same run as "pipeline 1w"
+                results.append(
+                    dataclasses.replace(results[-1 - (not args.skip_multi)], label=label)
+                )
+                continue
+            prepare(args, corpus, n)
+            docs = corpus_dir(args, corpus, n) / "docs"
+            memory_out = args.work_dir / f"out-{corpus}-{n}" / "memory"
+            results.append(run_pipeline(corpus, label, docs, n, memory_out, memory))
+    if not args.skip_beam_only:  # the unbounded graph with trivial steps
         label = BEAM_ONLY
         results.append(run_pipeline(corpus, label, docs_dir, args.n, out / "beam", [], True))
         if not args.skip_memory and args.memory_n < args.n:
+            prepare(args, corpus, args.memory_n)
+            small_docs = corpus_dir(args, corpus, args.memory_n) / "docs"
             label = f"{BEAM_ONLY} n={args.memory_n}"
             small_out = args.work_dir / f"out-{corpus}-{args.memory_n}" / "beam"
             results.append(
@@ -384,7 +443,7 @@ COLUMNS = (
 
 
 def table_rows(results: list[RunResult]) -> list[list[str]]:
-    floor = next(r for r in results if r.label == "floor")
+    floor = next((r for r in results if r.label == "floor"), None)
     rows = []
     for r in results:
         m = r.measured
@@ -398,7 +457,7 @@ def table_rows(results: list[RunResult]) -> list[list[str]]:
                 f"{r.docs_per_cpu_second:.1f}",
                 f"{m.peak_rss_mb:.0f}",
                 "+".join(f"{v:.0f}" for v in m.hwm_mb),
-                f"{r.docs_per_second / floor.docs_per_second:.2f}",
+                f"{r.docs_per_second / floor.docs_per_second:.2f}" if floor else "-",
                 str(r.rows),
                 str(r.duplicates),
                 str(r.dead_letters),
@@ -419,39 +478,65 @@ def _verdict(ok: bool) -> str:
     return "MET" if ok else "NOT MET"
 
 
-def goal_lines(results: list[RunResult], n: int, memory_n: int, workers: int) -> list[str]:
+def _ratio_line(name: str, ratio: float, goal: float | None = None) -> str:
+    verdict = f" (goal >= {goal}) -> {_verdict(ratio >= goal)}" if goal is not None else ""
+    return f"{name}: {ratio:.2f}{verdict}"
+
+
+def goal_lines(results: list[RunResult], args) -> list[str]:
+    n, memory_n, workers = args.n, args.memory_n, args.workers
     by_label = {r.label: r for r in results}
-    floor, single = by_label["floor"], by_label["pipeline 1w"]
-    corpus = floor.corpus
-    ratio = single.docs_per_second / floor.docs_per_second
-    lines = [
-        f"floor loop alone: {floor.loop_seconds:.1f} s "
-        f"({floor.docs / floor.loop_seconds:.1f} docs/s without interpreter startup)",
-        f"goal 1w >= {GOAL_FLOOR_RATIO} x floor: {ratio:.2f} "
-        f"-> {_verdict(ratio >= GOAL_FLOOR_RATIO)}",
-    ]
+    single = by_label["pipeline 1w"]
+    corpus = single.corpus
+    lines = [f"pipeline runs: --wave_size={args.wave_size} (0: the unbounded graph)"]
+    floor = by_label.get("floor")
+    if floor:
+        ratio = single.docs_per_second / floor.docs_per_second
+        lines += [
+            f"floor loop alone: {floor.loop_seconds:.1f} s "
+            f"({floor.docs / floor.loop_seconds:.1f} docs/s without interpreter startup)",
+            _ratio_line("1w / floor (docs/s)", ratio, GOAL_FLOOR_RATIO),
+        ]
+    bare = by_label.get(BARE)
+    if bare:
+        ratio = single.docs_per_second / bare.docs_per_second
+        lines.append(_ratio_line("1w / bare trafilatura.extract (docs/s)", ratio, GOAL_BARE_RATIO))
     multi = by_label.get(f"pipeline {workers}w")
     if multi:
         speedup = multi.docs_per_second / single.docs_per_second
-        lines.append(
-            f"goal {workers}w >= {GOAL_SPEEDUP} x 1w: {speedup:.2f} "
-            f"-> {_verdict(speedup >= GOAL_SPEEDUP)}"
-        )
-    small = by_label.get(f"pipeline 1w n={memory_n}")
-    if small:
-        growth = single.measured.peak_rss_mb / small.measured.peak_rss_mb - 1
-        lines.append(
-            f"memory: peak RSS {small.measured.peak_rss_mb:.0f} MB at n={memory_n}, "
-            f"{single.measured.peak_rss_mb:.0f} MB at n={n} ({growth:+.0%}); "
-            f"goal flat (<= {GOAL_MEMORY_GROWTH:+.0%}) -> {_verdict(growth <= GOAL_MEMORY_GROWTH)}"
-        )
-        extra_seconds = single.measured.wall_seconds - small.measured.wall_seconds
-        if extra_seconds > 0:
-            marginal = (n - memory_n) / extra_seconds
-            startup = small.measured.wall_seconds - memory_n / marginal
+        lines.append(_ratio_line(f"{workers}w / 1w (docs/s)", speedup, GOAL_SPEEDUP))
+    for peer in PEERS:
+        measured = by_label.get(f"peer {peer}")
+        if measured:
             lines.append(
-                f"1w marginal rate (startup excluded): {marginal:.1f} docs/s; "
-                f"implied fixed cost {startup:.1f} s"
+                _ratio_line(
+                    f"1w / peer {peer} (docs/s)", single.docs_per_second / measured.docs_per_second
+                )
+            )
+            if multi and peer == "datatrove":
+                lines.append(
+                    _ratio_line(
+                        f"{workers}w / peer {peer} 1 task (docs/s)",
+                        multi.docs_per_second / measured.docs_per_second,
+                    )
+                )
+    large = args.memory_large or n
+    small_run = by_label.get(f"pipeline {args.memory_workers}w n={memory_n}")
+    large_run = by_label.get(f"pipeline {args.memory_workers}w n={large}")
+    if small_run and large_run:
+        small_mb, large_mb = small_run.measured.peak_rss_mb, large_run.measured.peak_rss_mb
+        lines.append(
+            f"memory: peak RSS {small_mb:.0f} MB at n={memory_n}, {large_mb:.0f} MB at "
+            f"n={large}: {large_mb / small_mb:.2f}x (goal <= {1 + GOAL_MEMORY_GROWTH:.2f}x) "
+            f"-> {_verdict(large_mb / small_mb <= 1 + GOAL_MEMORY_GROWTH)}"
+        )
+        extra_seconds = large_run.measured.wall_seconds - small_run.measured.wall_seconds
+        if extra_seconds > 0:
+            marginal = (large - memory_n) / extra_seconds
+            startup = small_run.measured.wall_seconds - memory_n / marginal
+            lines.append(
+                f"{args.memory_workers}w marginal rate (startup excluded): {marginal:.1f} docs/s;"
+                f" implied fixed cost {startup:.1f} s"
             )
     beam = by_label.get(BEAM_ONLY)
     if beam:
@@ -481,7 +566,7 @@ def goal_lines(results: list[RunResult], n: int, memory_n: int, workers: int) ->
 def report(results: list[RunResult], args) -> str:
     corpus = results[0].corpus
     lines = [f"== corpus {corpus}: {args.n} documents ==", format_table(table_rows(results))]
-    lines += goal_lines(results, args.n, args.memory_n, args.workers)
+    lines += goal_lines(results, args)
     return "\n".join(lines)
 
 
@@ -493,6 +578,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-multi", action="store_true", help="no multi-process run")
     parser.add_argument("--skip-memory", action="store_true", help="no run at --memory-n")
     parser.add_argument("--memory-n", type=int, default=500, help="smaller N of the memory check")
+    parser.add_argument("--memory-large", type=int, help="larger N of the memory check (--n)")
+    parser.add_argument("--memory-workers", type=int, default=1, help="workers of memory runs")
+    parser.add_argument(
+        "--wave-size", type=int, default=1000, help="--wave_size of pipeline runs (0: none)"
+    )
+    parser.add_argument("--skip-floor", action="store_true", help="no floor, no bare extract")
+    parser.add_argument("--skip-peers", action="store_true", help="no peer runs")
+    parser.add_argument(
+        "--peers-python",
+        type=Path,
+        default=PEERS_PYTHON,
+        help="python of a venv holding the peers (skipped when absent)",
+    )
     parser.add_argument(
         "--skip-beam-only", action="store_true", help="no run of the pipeline without its steps"
     )
@@ -512,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["floor"]:  # the floor's own process: floor LISTING OUTPUT_FILE
         paths = Path(argv[1]).read_text().splitlines()
         print(json.dumps(floor_loop(paths, argv[2])))
+        return 0
+    if argv[:1] == ["bare"]:  # the bare extract loop's own process: bare LISTING
+        print(json.dumps(bare_extract_loop(Path(argv[1]).read_text().splitlines())))
         return 0
     if argv[:1] == ["beam-only"]:  # beam-only --input DOCS --output OUT
         beam_only(argv[1:])
