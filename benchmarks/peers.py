@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 PEERS = ("datatrove", "news-please", "newspaper4k")
+EXTRACT_TIMEOUT_SECONDS = 30.0
 
 
 def _write_parquet(rows: list[dict], output_dir: Path) -> None:
@@ -87,7 +88,9 @@ def run_datatrove(paths: list[str], output_dir: Path, workers: int) -> dict:
     executor = LocalPipelineExecutor(
         pipeline=[
             read_pages,
-            Trafilatura(favour_precision=True),
+            # Its default 1 s timeout skips pages on a loaded machine (each skip restarts its
+            # sandbox process): a page gets what the pipeline's deadline gives it.
+            Trafilatura(favour_precision=True, timeout=EXTRACT_TIMEOUT_SECONDS),
             ParquetWriter(str(output_dir / "datatrove"), compression="zstd"),
         ],
         tasks=workers,
