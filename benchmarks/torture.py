@@ -130,7 +130,8 @@ def make_corpus(root: pathlib.Path, scale: float) -> dict[str, str]:
     write("mojibake.txt", ("CafÃ© dÃ©jÃ  vu â€™ " * int(50_000 * max(scale, 0.1))).encode())
     deep = "<div>" * 20_000 + STORY + "</div>" * 20_000
     write("deep.html", f"<html><body>{deep}</body></html>".encode())
-    many_p = "".join(f"<p>{_story(n)}</p>" for n in range(int(20_000 * max(scale, 0.05))))
+    paragraphs = min(int(12_000 * max(scale, 0.05)), 12_000)  # 9 MB: under --max_document_bytes
+    many_p = "".join(f"<p>{_story(n)}</p>" for n in range(paragraphs))
     write("many_paragraphs.html", f"<html><body><article>{many_p}</article></body></html>".encode())
 
     # Broken containers.
@@ -139,7 +140,8 @@ def make_corpus(root: pathlib.Path, scale: float) -> dict[str, str]:
         broken.append(json.dumps({"text": _story(number)}) if number % 10 else "{not json")
     write("broken.jsonl", "\n".join(broken).encode())
     write("array.json", json.dumps([{"text": _story(n)} for n in range(200)]).encode())
-    write("truncated.html.gz", gzip.compress(STORY.encode() * 50)[:300])
+    compressed = gzip.compress("".join(_story(n) for n in range(50)).encode())
+    write("truncated.html.gz", compressed[: len(compressed) // 2])
     warc = _warc(20)
     write("truncated.warc.gz", warc[: len(warc) * 2 // 3])
     write("bad_json_line.jsonl", b'{"text": "' + b"x" * 100 + b"\n")
