@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import datetime as dt
+import re
 
 import trafilatura
 from htmldate import find_date
