@@ -381,7 +381,7 @@ def test_an_archive_cut_anywhere_in_a_record_keeps_the_records_before_and_one_de
     start, end = crawl.offsets[3], crawl.offsets[4]
     path = tmp_path / ("crawl.warc.gz" if compress else "crawl.warc")
     # Every few bytes through record 4: WARC headers, HTTP headers, body, the end.
-    cuts = [*range(start + 1, start + 400, 7), *range(start + 400, end, 61), end - 1]
+    cuts = [*range(start + 1, start + 400), *range(start + 400, end, 61), end - 1]
     for cut in cuts:
         path.write_bytes(data[:cut])
         documents, dead = _read_file(path)
@@ -403,6 +403,25 @@ def test_an_archive_cut_between_records_loses_nothing_it_held(tmp_path):
     path.write_bytes(crawl.bytes()[: crawl.offsets[3]])
     documents, dead = _read_file(path)
     assert [document.payload for document in documents] == pages[:3] and dead == []
+
+
+def test_a_wrong_content_length_mid_file_is_a_dead_letter_never_a_shortened_page():
+    crawl, pages = _cut_crawl(compress=False)
+    data = crawl.bytes()
+    start, end = crawl.offsets[2], crawl.offsets[3]
+    record = data[start:end]
+    declared = int(record.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0])
+    shorter = record.replace(
+        b"Content-Length: %d" % declared, b"Content-Length: %d" % (declared // 2)
+    )
+
+    documents, dead, _ = _read(data[:start] + shorter + data[end:])
+
+    # warcio finds the next record again after the damaged one (here: one line of HTML).
+    assert [document.payload for document in documents] == [*pages[:2], *pages[3:]]
+    assert [(d["error_type"], d["source_uri"]) for d in dead] == [
+        ("invalid_warc_record", "mem://x.warc#record=3")
+    ]
 
 
 def test_a_damaged_gzip_stream_raises_after_the_documents_before_it(tmp_path):

@@ -61,6 +61,7 @@ COUNTER_NAMESPACE = "news"
 _HEAD_BYTES = 4096
 _METADATA_MAX_BYTES = 1024 * 1024
 _DRAIN_BYTES = 64 * 1024
+_GZIP_LEVEL = 6
 # Headers about the bytes on the wire, not the decoded body the archive holds.
 _WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
 _FEED_MEDIA_TYPES = ("application/feed+json", "application/json+feed")
@@ -132,11 +133,14 @@ class WarcArchiveWriter:
     def __init__(self, archive_dir: str, prefix: str = "news"):
         self.archive_dir = archive_dir
         self.prefix = prefix
+        # warcio serialises each record; it is gzipped here (one member per record, as the
+        # format asks) at level 6: warcio's level 9 takes twice the time for 1% less size.
+        self._record = io.BytesIO()
+        self._writer = WARCWriter(self._record, gzip=False, warc_version="1.1")
         self._reset()
 
     def _reset(self) -> None:
         self._buffer = io.BytesIO()
-        self._writer = WARCWriter(self._buffer, gzip=True, warc_version="1.1")
         self.record_count = 0
 
     @property
@@ -147,9 +151,15 @@ class WarcArchiveWriter:
     def _write(self, record) -> None:
         if self.record_count == 0:
             info = {"software": f"news-ingestion-pipeline/{PIPELINE_VERSION} (warcio)"}
-            self._writer.write_record(self._writer.create_warcinfo_record(None, info))
-        self._writer.write_record(record)
+            self._write_member(self._writer.create_warcinfo_record(None, info))
+        self._write_member(record)
         self.record_count += 1
+
+    def _write_member(self, record) -> None:
+        self._record.seek(0)
+        self._record.truncate()
+        self._writer.write_record(record)
+        self._buffer.write(gzip.compress(self._record.getvalue(), _GZIP_LEVEL, mtime=0))
 
     def add_response(
         self,
