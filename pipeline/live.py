@@ -29,6 +29,7 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
+from pipeline.dataflow import dry_run_summary
 from pipeline.graph import ProcessDocuments, fn_api_runner
 from pipeline.options import NewsPipelineOptions
 from pipeline.progress import ProgressReporter
@@ -204,8 +205,7 @@ def build_live_pipeline(
         ticks = pipeline | "Ticks" >> PeriodicImpulse(
             fire_interval=max(options.tick_seconds, DATAFLOW_TICK_SECONDS)
         )
-        feed_urls = [source.url for source in read_feed_list(options.feeds)]
-        polled = ticks | "PollFeeds" >> PollFeedsInBeamState(settings, feed_urls)
+        polled = ticks | "PollFeeds" >> PollFeedsInBeamState(settings)
     entries = polled.main
     if local_state is None:
         # Spread one poll's entries over the workers before the slow page fetches.
@@ -293,8 +293,7 @@ def run_live(options: PipelineOptions) -> dict:
         try:
             return build_summary(counter_totals(result), run_info)
         except NotImplementedError:
-            print(f"{standard.runner}: pipeline built, no job ran, no summary.", file=sys.stderr)
-            return {"balanced": True, "ran": False}
+            return dry_run_summary(result, standard.runner)  # the job it built, described
     counters = run_local_rounds(options, news, ingested_at, local_state, run_scope, run_info)
     store = StateStore(local_state)
     try:
@@ -308,6 +307,28 @@ def run_live(options: PipelineOptions) -> dict:
     print(format_summary(summary, path), file=sys.stderr)
     print(format_feed_states(summary), file=sys.stderr)
     return summary
+
+
+def index_output_texts(store: StateStore, output: str) -> int:
+    """Bring the dedup index up to date with the Parquet the output already holds (written by
+    batch runs, or by a live run whose store was lost), so that live ingestion never writes
+    a text again. Each file is read once, three of its columns only."""
+    import pyarrow.parquet as pq
+
+    from pipeline.output_state import data_files
+
+    articles, _dead = data_files(output)
+    new = 0
+    for path in store.unindexed_files(articles):
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle, columns=["content_sha256", "doc_id", "url"])
+        now = dt.datetime.now(dt.timezone.utc)
+        columns = [table.column(name).to_pylist() for name in ("content_sha256", "doc_id", "url")]
+        new += store.claim_contents(
+            (sha, doc_id, url, now) for sha, doc_id, url in zip(*columns, strict=True)
+        )
+        store.mark_indexed([path])
+    return new
 
 
 def run_local_rounds(
@@ -325,6 +346,11 @@ def run_local_rounds(
     bundle), so an unbounded run is a series of bounded ones; state lives in the store, so
     a round starts where the last one stopped.
     """
+    store = StateStore(local_state)
+    try:
+        index_output_texts(store, news.output)
+    finally:
+        store.close()
     deadline = None if news.duration is None else time.monotonic() + news.duration
     totals: dict[str, int] = {}
     reset_stop()

@@ -74,3 +74,30 @@ def test_counters_add_up_from_several_threads(tmp_path):
     for thread in threads:
         thread.join(timeout=30)
     assert store.counters("feed") == {"feed": {"polls": 200, "rows": 400}}
+
+
+def test_live_runs_index_the_texts_an_output_already_holds(tmp_path):
+    from pipeline.live import index_output_texts
+    from transforms.records import Article
+    from transforms.write import articles_to_parquet
+
+    folder = tmp_path / "out" / "date=2026-12-01" / "lang=en"
+    folder.mkdir(parents=True)
+    rows = [
+        Article(
+            doc_id=f"doc{n}",
+            source_uri=f"file:///a/{n}.html",
+            input_format="html",
+            text=f"text {n}",
+            content_sha256=f"sha{n}",
+            ingested_at=NOW,
+        ).to_row()
+        for n in range(3)
+    ]
+    (folder / "part-batch.parquet").write_bytes(articles_to_parquet(rows))
+    store = StateStore(str(tmp_path / "s.sqlite"))
+    assert index_output_texts(store, str(tmp_path / "out")) == 3
+    # A text a batch run wrote is not new to live ingestion; each file is read once.
+    assert not store.claim_content("sha1", "other", None, NOW)
+    assert store.claim_content("sha-new", "doc-new", None, NOW)
+    assert index_output_texts(store, str(tmp_path / "out")) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import logging
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
@@ -19,7 +20,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from transforms.records import DEAD_LETTER, FeedEntry, PipelineError, dead_letter
 from transforms.state.store import FeedState, StateStore
-from transforms.web.feed_list import read_feed_list
+from transforms.web.feed_list import FeedListError, read_feed_list
 from transforms.web.feed_parse import entry_keys, parse_feed
 from transforms.web.schedule import ScheduleSettings, update_feed_state
 
@@ -312,19 +313,30 @@ class _PollFeedInBeamState(beam.DoFn):
 
 
 class PollFeedsInBeamState(beam.PTransform):
-    """Dataflow form of PollFeeds: ticks -> every feed of the list keyed by URL -> a stateful
-    poll per feed. Outputs: `main` and `dead_letter`."""
+    """Dataflow form of PollFeeds: at each tick the feed list is read (so it can change while
+    the job runs, and building the job never reads it), every feed keyed by its URL goes to
+    a stateful poll. Outputs: `main` and `dead_letter`."""
 
-    def __init__(self, settings: FeedSettings, feed_urls: list[str]):
+    def __init__(self, settings: FeedSettings):
         super().__init__()
         self.settings = settings
-        self.feed_urls = feed_urls
 
     def expand(self, ticks):
-        feed_urls = self.feed_urls
+        feeds = self.settings.feeds
+
+        def every_feed(tick):
+            try:
+                sources = read_feed_list(feeds)
+            except (OSError, FeedListError) as error:
+                # Keep the job alive: a fixed list is picked up at the next tick.
+                logging.getLogger(__name__).error("feed list %s unusable: %s", feeds, error)
+                Metrics.counter(NAMESPACE, "poll.feed_list_errors").inc()
+                return []
+            return [(source.url, tick) for source in sources]
+
         return (
             ticks
-            | "EveryFeed" >> beam.FlatMap(lambda tick: [(url, tick) for url in feed_urls])
+            | "EveryFeed" >> beam.FlatMap(every_feed)
             | "PollFeedInState"
             >> beam.ParDo(_PollFeedInBeamState(self.settings)).with_outputs(
                 DEAD_LETTER, main="main"

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS seen_content (
     url TEXT,
     first_seen_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS indexed_files (
+    path TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS source_documents (
     source_key TEXT NOT NULL,
     text_digest TEXT NOT NULL,
@@ -228,6 +231,28 @@ class StateStore:
                 (content_sha256, doc_id, url, _iso(now)),
             )
             return cursor.rowcount == 1
+
+    def claim_contents(self, rows: Iterable[tuple[str, str, str | None, dt.datetime]]) -> int:
+        """Record many texts as written, (content_sha256, doc_id, url, seen_at) each, in one
+        transaction; how many were new."""
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO seen_content VALUES (?, ?, ?, ?)",
+                [(sha, doc_id, url, _iso(seen_at)) for sha, doc_id, url, seen_at in rows],
+            )
+            return db.total_changes - before
+
+    def unindexed_files(self, paths: Iterable[str]) -> list[str]:
+        """The output files whose texts are not yet in the dedup index."""
+        paths = list(paths)
+        with self._transaction() as db:
+            indexed = {row[0] for row in db.execute("SELECT path FROM indexed_files")}
+        return [path for path in paths if path not in indexed]
+
+    def mark_indexed(self, paths: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO indexed_files VALUES (?)", [(p,) for p in paths])
 
     def known_contents(self, hashes: Iterable[str]) -> set[str]:
         hashes = list(hashes)
