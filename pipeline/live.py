@@ -32,6 +32,7 @@ from apache_beam.options.pipeline_options import (
 from pipeline.dataflow import dry_run_summary
 from pipeline.graph import ProcessDocuments, fn_api_runner
 from pipeline.options import NewsPipelineOptions
+from pipeline.output_state import mark_complete, recover, remove_marker
 from pipeline.progress import ProgressReporter
 from pipeline.summary import SUMMARY_FILE, build_summary, counter_totals, format_summary
 from pipeline.version import PIPELINE_VERSION
@@ -304,6 +305,8 @@ def run_live(options: PipelineOptions) -> dict:
     write_file_atomically(
         news.output, SUMMARY_FILE, json.dumps(summary, indent=2, default=str).encode() + b"\n"
     )
+    if summary["balanced"]:
+        mark_complete(news.output, summary)  # a clean stop leaves a consistent dataset
     print(format_summary(summary, path), file=sys.stderr)
     print(format_feed_states(summary), file=sys.stderr)
     return summary
@@ -346,6 +349,9 @@ def run_local_rounds(
     bundle), so an unbounded run is a series of bounded ones; state lives in the store, so
     a round starts where the last one stopped.
     """
+    # While a live job runs its output is not complete; what a killed run left is cleaned.
+    remove_marker(news.output)
+    recover(news.output)
     store = StateStore(local_state)
     try:
         index_output_texts(store, news.output)

@@ -261,6 +261,12 @@ class NewsPipelineOptions(PipelineOptions):
             help="Allow requests to loopback and private addresses (tests, intranets). Off by "
             "default so that a feed cannot make a worker call internal services.",
         )
+        parser.add_argument(
+            "--allowed_networks",
+            default=None,
+            help="Comma-separated CIDRs reachable although private, e.g. 10.1.0.0/16 for an "
+            "intranet feed server; everything else private stays blocked.",
+        )
 
     def validate_news_options(self) -> list[str]:
         """Errors in the options, for the command line to report before anything runs."""

@@ -367,6 +367,7 @@ def test_parquet_appears_while_the_job_runs_and_sigterm_ends_it_cleanly(site, tm
         assert process.poll() is None  # the job is still running
         running = json.loads((output / "_run_summary.json").read_text())
         assert running["running"] is True and running["rows"] >= 1
+        assert not (output / "_SUCCESS").exists()
         process.send_signal(signal.SIGTERM)
         _stdout, stderr = process.communicate(timeout=120)
     finally:
@@ -376,4 +377,5 @@ def test_parquet_appears_while_the_job_runs_and_sigterm_ends_it_cleanly(site, tm
     assert process.returncode == 0, stderr[-3000:]
     final = json.loads((output / "_run_summary.json").read_text())
     assert final["running"] is False and final["balanced"]
+    assert (output / "_SUCCESS").exists()  # written at the clean stop, not while running
     assert not [name for name in os.listdir(output) if name.endswith(".inprogress")]
