@@ -37,7 +37,10 @@ def run_news_please(paths: list[str], output_dir: Path) -> dict:
     rows, empty = [], 0
     for path in paths:
         html = Path(path).read_text(encoding="utf-8", errors="replace")
-        article = NewsPlease.from_html(html, url=None, fetch_images=False)
+        try:
+            article = NewsPlease.from_html(html, url=None, fetch_images=False)
+        except Exception:  # noqa: BLE001 - a page it cannot read is a page without text
+            article = None
         text = (article.maintext or "") if article else ""
         if not text.strip():
             empty += 1
@@ -54,8 +57,12 @@ def run_newspaper4k(paths: list[str], output_dir: Path) -> dict:
     for path in paths:
         html = Path(path).read_text(encoding="utf-8", errors="replace")
         article = Article(f"https://example.com/{Path(path).name}", fetch_images=False)
-        article.download(input_html=html)
-        article.parse()
+        try:
+            article.download(input_html=html)
+            article.parse()
+        except Exception:  # noqa: BLE001 - e.g. Japanese pages need an extra it lacks
+            empty += 1
+            continue
         if not (article.text or "").strip():
             empty += 1
             continue

@@ -389,7 +389,12 @@ def benchmark_corpus(corpus: str, args) -> list[RunResult]:
         for peer in PEERS:
             command = [str(args.peers_python), str(REPO / "benchmarks" / "peers.py"), peer]
             command += ["{listing}", str(out / f"peer-{peer}" / "out")]
-            results.append(run_floor(corpus, paths, out / f"peer-{peer}", f"peer {peer}", command))
+            try:
+                results.append(
+                    run_floor(corpus, paths, out / f"peer-{peer}", f"peer {peer}", command)
+                )
+            except SystemExit as failure:  # a peer that fails is reported, not fatal
+                print(f"peer {peer} failed: {str(failure)[-500:]}", file=sys.stderr)
     results.append(run_pipeline(corpus, "pipeline 1w", docs_dir, args.n, out / "1w", waves))
     if not args.skip_multi:
         multi = [*waves, *_workers(args.workers)]
