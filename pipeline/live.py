@@ -151,6 +151,7 @@ class PollRoundStatus:
     def __call__(self) -> None:
         store = StateStore(self.local_state)
         try:
+            store.settle_pending()  # the round's files are in place
             totals = store.counters(self.run_scope).get(self.run_scope, {})
             upcoming = [feed.next_poll_at for feed in store.feeds() if feed.next_poll_at]
         finally:
@@ -354,6 +355,9 @@ def run_local_rounds(
     recover(news.output)
     store = StateStore(local_state)
     try:
+        refetch = store.recover_pending()
+        if refetch:
+            _LOG.warning("a killed run left entries unwritten; polling again: %s", refetch)
         index_output_texts(store, news.output)
     finally:
         store.close()
@@ -381,6 +385,11 @@ def run_local_rounds(
             result.wait_until_finish()
             for name, value in counter_totals(result).items():
                 totals[name] = totals.get(name, 0) + value
+            settle = StateStore(local_state)
+            try:
+                settle.settle_pending()  # the pipeline ended: every round's files are in
+            finally:
+                settle.close()
             if news.once or stop_requested():
                 break
     finally:

@@ -174,17 +174,16 @@ def site():
         yield live
 
 
-def run_live(tmp_path, feeds_file, *extra, timeout=300):
-    command = [
+def live_command(feeds_file, output, *extra):
+    """`python -m pipeline --feeds ...` reaching only this machine's test server."""
+    return [
         sys.executable,
         "-m",
         "pipeline",
         "--feeds",
         str(feeds_file),
         "--output",
-        str(tmp_path / "out"),
-        "--archive",
-        str(tmp_path / "raw"),
+        str(output),
         "--allowed_networks",
         "127.0.0.0/8",
         "--per_host_delay",
@@ -193,12 +192,22 @@ def run_live(tmp_path, feeds_file, *extra, timeout=300):
         "8",
         "--request_timeout",
         "4",
+        *extra,
+    ]
+
+
+def run_live(tmp_path, feeds_file, *extra, timeout=300):
+    command = live_command(
+        feeds_file,
+        tmp_path / "out",
+        "--archive",
+        str(tmp_path / "raw"),
         "--max_page_bytes",
         "2000000",
         "--max_entries_per_poll",
         "20",
         *extra,
-    ]
+    )
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False
     )
@@ -338,23 +347,7 @@ def test_parquet_appears_while_the_job_runs_and_sigterm_ends_it_cleanly(site, tm
     feeds_file = tmp_path / "feeds.txt"
     feeds_file.write_text(site.server.url("/feeds/faults.atom") + "\n")
     output = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline",
-        "--feeds",
-        str(feeds_file),
-        "--output",
-        str(output),
-        "--allowed_networks",
-        "127.0.0.0/8",
-        "--per_host_delay",
-        "0",
-        "--request_timeout",
-        "4",
-        "--tick_seconds",
-        "1",
-    ]
+    command = live_command(feeds_file, output, "--tick_seconds", "1")
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -379,3 +372,47 @@ def test_parquet_appears_while_the_job_runs_and_sigterm_ends_it_cleanly(site, tm
     assert final["running"] is False and final["balanced"]
     assert (output / "_SUCCESS").exists()  # written at the clean stop, not while running
     assert not [name for name in os.listdir(output) if name.endswith(".inprogress")]
+
+
+@needs_shared
+def test_a_run_killed_mid_round_loses_no_entry_after_restart(site, tmp_path):
+    """kill -9 while a round waits on a slow page: its entries were taken but not written.
+    The next run takes them again, and each entry ends as exactly one row."""
+    pages = {f"/kill/{n}.html": article_page(f"Story {n}", salt=f"kill{n}") for n in range(3)}
+    for path, body in pages.items():
+        site.serve_page(path, body)
+    slow = "/slow-body?bytes=400&interval=0.02"  # about 8 s, within --request_timeout 20
+    links = [site.server.url(path) for path in pages] + [site.server.url(slow)]
+    items = "".join(
+        f"<item><guid>kill-{n}</guid><title>Story {n}</title><link>{html.escape(link)}</link>"
+        "</item>"
+        for n, link in enumerate(links)
+    )
+    site.serve_feed(
+        "/feeds/kill.rss", f'<rss version="2.0"><channel>{items}</channel></rss>'.encode()
+    )
+    feeds_file = tmp_path / "feeds.txt"
+    feeds_file.write_text(site.server.url("/feeds/kill.rss") + "\n")
+    output = tmp_path / "out"
+    command = live_command(feeds_file, output, "--request_timeout", "20", "--once")
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not site.server.requests_for("/slow-body"):
+            assert process.poll() is None, process.communicate()[1][-3000:]
+            time.sleep(0.1)
+        assert site.server.requests_for("/slow-body"), "the slow page was never requested"
+        process.kill()  # kill -9 while the round's other pages are fetched, not yet written
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not list(output.glob("date=*/**/*.parquet"))
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, cwd=REPO, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    fetched = [uri for (uri,) in rows(output, "source_uri")]
+    assert sorted(fetched) == sorted(site.server.url(path) for path in pages)

@@ -101,3 +101,21 @@ def test_live_runs_index_the_texts_an_output_already_holds(tmp_path):
     assert not store.claim_content("sha1", "other", None, NOW)
     assert store.claim_content("sha-new", "doc-new", None, NOW)
     assert index_output_texts(store, str(tmp_path / "out")) == 0
+
+
+def test_entries_of_a_killed_round_are_taken_again(tmp_path):
+    store = StateStore(str(tmp_path / "s.sqlite"))
+    store.save_feed(FeedState(url="f", etag='"v1"', next_poll_at=NOW + dt.timedelta(hours=1)))
+    horizon = dt.timedelta(days=1)
+    assert store.claim_entries(["id:f#done"], "f", NOW, horizon)
+    store.mark_pending(["id:f#done"], "f")
+    store.settle_pending()  # that round's files were written
+    assert store.claim_entries(["id:f#lost"], "f", NOW, horizon)
+    store.mark_pending(["id:f#lost"], "f")
+    # The run is killed before the round's files are in; the next run starts:
+    assert store.recover_pending() == ["f"]
+    assert store.claim_entries(["id:f#lost"], "f", NOW, horizon)  # new again
+    assert not store.claim_entries(["id:f#done"], "f", NOW, horizon)
+    feed = store.feed("f")
+    assert feed.etag is None and feed.next_poll_at is None  # a full poll lists it again
+    assert store.recover_pending() == []

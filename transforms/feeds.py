@@ -212,6 +212,7 @@ class _PollDueFeedsWithStore(beam.DoFn):
                     is_new
                 )
             if is_new:
+                self.store.mark_pending([*keys, revision], feed_url)
                 new += 1
                 self.inputs += 1
                 Metrics.counter(NAMESPACE, "inputs").inc()

@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS seen_content (
     url TEXT,
     first_seen_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pending_entries (
+    key TEXT PRIMARY KEY,
+    feed_url TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS indexed_files (
     path TEXT PRIMARY KEY
 );
@@ -208,6 +212,35 @@ class StateStore:
                 [(key, feed_url, key, _iso(now), _iso(now + horizon)) for key in keys],
             )
         return known == 0
+
+    def mark_pending(self, keys: Iterable[str], feed_url: str) -> None:
+        """Entries taken in a round whose files are not written yet (see recover_pending)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO pending_entries VALUES (?, ?)",
+                [(key, feed_url) for key in keys if key],
+            )
+
+    def settle_pending(self) -> None:
+        """The round's files are written: its entries are seen for good."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending_entries")
+
+    def recover_pending(self) -> list[str]:
+        """After a killed run: its pending entries are forgotten and their feeds lose their
+        validators and are due, so the next poll lists those entries again (texts the killed
+        round did write are then dropped by the dedup index). The feeds concerned."""
+        with self._transaction() as db:
+            pending = db.execute("SELECT key, feed_url FROM pending_entries").fetchall()
+            db.executemany("DELETE FROM seen_entries WHERE key = ?", [(k,) for k, _ in pending])
+            feeds = sorted({feed_url for _, feed_url in pending})
+            db.executemany(
+                "UPDATE feeds SET etag = NULL, last_modified = NULL, next_poll_at = NULL "
+                "WHERE url = ?",
+                [(feed_url,) for feed_url in feeds],
+            )
+            db.execute("DELETE FROM pending_entries")
+        return feeds
 
     def forget_entries(self, keys: Iterable[str]) -> None:
         """Undo a claim (an entry whose page must be tried again on the next poll)."""
