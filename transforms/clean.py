@@ -20,6 +20,7 @@ from transforms.text.boilerplate import (
 from transforms.text.detokenize import detokenize, detokenize_line, looks_tokenized
 from transforms.text.truecase import best_casings, is_lowercased, restore_case
 from transforms.text.unicode_fix import fix_unicode, normalize_whitespace
+from transforms.text.words import count_words
 
 STAGE = "clean"
 DEFAULT_MIN_WORDS = 15
@@ -112,7 +113,7 @@ def clean_article(
         body = restore_case(body, learned_casings)
         fixes.append("truecased")
 
-    word_count = len(body.split())
+    word_count = count_words(body)
     if word_count == 0:
         raise PipelineError("empty_after_cleaning", "no text is left after cleaning")
     if word_count < min_words:

@@ -12,6 +12,7 @@ from apache_beam.metrics import Metrics
 from transforms.failsafe import FailSafeMap
 from transforms.records import Article
 from transforms.text.language import detect_language
+from transforms.text.words import count_words
 
 STAGE = "enrich"
 
@@ -29,7 +30,7 @@ def enrich_article(article: Article, ingested_at: dt.datetime) -> Article:
         article,
         language=language,
         language_score=score,
-        word_count=len(article.text.split()),
+        word_count=count_words(article.text),
         char_count=len(article.text),
         content_sha256=content_sha256(article.text),
         ingested_at=ingested_at,
