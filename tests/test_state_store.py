@@ -112,9 +112,11 @@ def test_entries_of_a_killed_round_are_taken_again(tmp_path):
     store.settle_pending()  # that round's files were written
     assert store.claim_entries(["id:f#lost"], "f", NOW, horizon)
     store.mark_pending(["id:f#lost"], "f")
+    assert store.claim_content("sha-lost", "doc", None, NOW, pending=True)
     # The run is killed before the round's files are in; the next run starts:
     assert store.recover_pending() == ["f"]
     assert store.claim_entries(["id:f#lost"], "f", NOW, horizon)  # new again
+    assert store.claim_content("sha-lost", "doc", None, NOW)  # its text too
     assert not store.claim_entries(["id:f#done"], "f", NOW, horizon)
     feed = store.feed("f")
     assert feed.etag is None and feed.next_poll_at is None  # a full poll lists it again

@@ -74,7 +74,10 @@ class _DropKnownContentFn(beam.DoFn):
 
     def process(self, article: Article):
         seen_at = article.fetched_at or article.ingested_at
-        if self.store.claim_content(article.content_sha256, article.doc_id, article.url, seen_at):
+        claimed = self.store.claim_content(
+            article.content_sha256, article.doc_id, article.url, seen_at, pending=True
+        )
+        if claimed:
             yield article
         else:
             self.duplicates.inc()

@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS pending_entries (
     key TEXT PRIMARY KEY,
     feed_url TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pending_content (
+    content_sha256 TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS indexed_files (
     path TEXT PRIMARY KEY
 );
@@ -225,12 +228,19 @@ class StateStore:
         """The round's files are written: its entries are seen for good."""
         with self._transaction() as db:
             db.execute("DELETE FROM pending_entries")
+            db.execute("DELETE FROM pending_content")
 
     def recover_pending(self) -> list[str]:
         """After a killed run: its pending entries are forgotten and their feeds lose their
-        validators and are due, so the next poll lists those entries again (texts the killed
-        round did write are then dropped by the dedup index). The feeds concerned."""
+        validators and are due, so the next poll lists those entries again; its pending texts
+        leave the dedup index (re-index the output's files afterwards: texts the killed round
+        did write come back from there). The feeds concerned."""
         with self._transaction() as db:
+            db.execute(
+                "DELETE FROM seen_content WHERE content_sha256 IN "
+                "(SELECT content_sha256 FROM pending_content)"
+            )
+            db.execute("DELETE FROM pending_content")
             pending = db.execute("SELECT key, feed_url FROM pending_entries").fetchall()
             db.executemany("DELETE FROM seen_entries WHERE key = ?", [(k,) for k, _ in pending])
             feeds = sorted({feed_url for _, feed_url in pending})
@@ -255,15 +265,24 @@ class StateStore:
     # Dedup index
 
     def claim_content(
-        self, content_sha256: str, doc_id: str, url: str | None, now: dt.datetime
+        self,
+        content_sha256: str,
+        doc_id: str,
+        url: str | None,
+        now: dt.datetime,
+        pending: bool = False,
     ) -> bool:
-        """True when this text was never written before (and it is now recorded as written)."""
+        """True when this text was never written before (and it is now recorded as written).
+        `pending`: its file is not written yet (see settle_pending and recover_pending)."""
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO seen_content VALUES (?, ?, ?, ?)",
                 (content_sha256, doc_id, url, _iso(now)),
             )
-            return cursor.rowcount == 1
+            new = cursor.rowcount == 1
+            if new and pending:
+                db.execute("INSERT OR IGNORE INTO pending_content VALUES (?)", (content_sha256,))
+            return new
 
     def claim_contents(self, rows: Iterable[tuple[str, str, str | None, dt.datetime]]) -> int:
         """Record many texts as written, (content_sha256, doc_id, url, seen_at) each, in one
