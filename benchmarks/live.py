@@ -134,6 +134,15 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def first_round_done(output: Path, entries: int) -> bool:
+    try:
+        summary = summary_of(output)
+    except (OSError, ValueError):
+        return False
+    settled = summary["rows"] + summary["duplicates"] + summary["dead_letters"]
+    return summary["inputs"] >= entries and settled == summary["inputs"]
+
+
 def visible_source_uris(output: Path, already: dict[Path, set]) -> set[str]:
     """source_uri of every row written so far (new files read once)."""
     for path in output.glob("date=*/**/*.parquet"):
@@ -225,13 +234,14 @@ def main() -> None:
         seen_files: dict[Path, set] = {}
         started = time.monotonic()
         try:
-            # Wait for the first poll's rows, then add entries one at a time.
-            while len(visible_source_uris(soak_out, seen_files)) < total:
+            # Wait until the first poll's entries are all accounted for (rows, duplicates or
+            # dead letters), then add entries one at a time.
+            while not first_round_done(soak_out, total):
                 if process.poll() is not None or time.monotonic() - started > 1800:
                     raise SystemExit(process.communicate()[1][-3000:])
                 time.sleep(0.5)
             print(
-                f"\nsoak job: first poll's {total} rows readable after "
+                f"\nsoak job: first poll's {total} entries written after "
                 f"{time.monotonic() - started:.1f} s"
             )
             soak_start = time.monotonic()
