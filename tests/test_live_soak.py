@@ -9,6 +9,8 @@ from __future__ import annotations
 import concurrent.futures
 
 import pytest
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from benchmarks.soak import SoakReport, article_html, run_soak
@@ -83,7 +85,8 @@ def test_a_page_finishing_while_the_fetch_step_looks_is_not_lost():
         FeedEntry("http://feed.test/rss", entry_id=f"e{n}", link=f"http://site.test/{n}")
         for n in range(3)
     ]
-    outputs = [output for entry in entries for output in fetch.process(entry)]
+    timestamp, window = Timestamp(0), GlobalWindow()
+    outputs = [output for e in entries for output in fetch.process(e, timestamp, window)]
     outputs += [
         output.value if isinstance(output, WindowedValue) else output
         for output in fetch.finish_bundle()

@@ -133,6 +133,11 @@ def poll_feed(
     return outcome
 
 
+def count_poll_dead_letter(record: dict) -> None:
+    Metrics.counter(NAMESPACE, f"dead_letter.{STAGE}").inc()
+    Metrics.counter(NAMESPACE, f"dead_letter.{STAGE}.{record['error_type']}").inc()
+
+
 class _PollDueFeedsWithStore(beam.DoFn):
     """tick -> new FeedEntry of every feed due (all of them with `every_tick`), state in the
     local store. Feeds are fetched concurrently; each host's politeness is the fetcher's."""
@@ -197,10 +202,7 @@ class _PollDueFeedsWithStore(beam.DoFn):
             counts["failures" if not outcome.entries else "entries_skipped"] = 1
             self.inputs += 1
             Metrics.counter(NAMESPACE, "inputs").inc()
-            Metrics.counter(NAMESPACE, f"dead_letter.{STAGE}").inc()
-            Metrics.counter(
-                NAMESPACE, f"dead_letter.{STAGE}.{outcome.dead_letter['error_type']}"
-            ).inc()
+            count_poll_dead_letter(outcome.dead_letter)
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, outcome.dead_letter)
         new = 0
         for entry, keys in outcome.entries:
@@ -275,9 +277,15 @@ class _PollFeedInBeamState(beam.DoFn):
         self.settings = settings
 
     def setup(self):
+        from transforms.archive import archive_writer_for
         from transforms.web.politeness import PoliteFetcher
 
         self.fetcher = PoliteFetcher(self.settings.fetch)
+        self.archive = archive_writer_for(self.settings.archive, "feeds")
+
+    def finish_bundle(self):
+        if self.archive is not None:
+            self.archive.flush()
 
     def process(
         self,
@@ -294,8 +302,11 @@ class _PollFeedInBeamState(beam.DoFn):
         outcome = poll_feed(state, self.fetcher, now, settings.schedule, settings.max_entries)
         seen = {key: expiry for key, expiry in (seen_keys.read() or {}).items() if expiry > now}
         expiry = now + dt.timedelta(days=settings.seen_entries_days)
+        if outcome.response is not None and self.archive is not None:
+            self.archive.add_response_of(outcome.response)
         if outcome.dead_letter is not None:
             Metrics.counter(NAMESPACE, "inputs").inc()
+            count_poll_dead_letter(outcome.dead_letter)
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, outcome.dead_letter)
         for entry, keys in outcome.entries:
             revision = revision_key(entry, keys)

@@ -12,8 +12,6 @@ import concurrent.futures
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TEXT_FROM_FEED_CONTENT, TEXT_FROM_PAGE
@@ -129,32 +127,39 @@ class _FetchPagesFn(beam.DoFn):
                 self.store.close()
 
     def start_bundle(self):
-        self.pending: list[concurrent.futures.Future] = []
+        # (fetch, the entry's timestamp and window): what finish_bundle emits them with.
+        self.pending: list[tuple[concurrent.futures.Future, object, object]] = []
         # Per feed: pages fetched, pages that failed, feed content used instead.
         self.per_feed: dict[str, dict[str, int]] = {}
 
-    def process(self, entry: FeedEntry):
-        self.pending.append(self.pool.submit(fetch_entry_page, entry, self.fetcher))
+    def process(
+        self,
+        entry: FeedEntry,
+        timestamp=beam.DoFn.TimestampParam,
+        window=beam.DoFn.WindowParam,
+    ):
+        future = self.pool.submit(fetch_entry_page, entry, self.fetcher)
+        self.pending.append((future, timestamp, window))
         # One look per future: a page finishing between two looks would be in neither list.
         done, waiting = [], []
-        for future in self.pending:
-            (done if future.done() else waiting).append(future)
+        for item in self.pending:
+            (done if item[0].done() else waiting).append(item)
         self.pending = waiting
         # Backpressure: pages wait in memory only while the steps after this one catch up.
         while len(self.pending) >= 2 * self.concurrency:
             done.append(self.pending.pop(0))
-        for future in done:
+        for future, _timestamp, _window in done:
             yield from self._outputs(future.result())
 
     def finish_bundle(self):
-        for future in self.pending:
+        for future, timestamp, window in self.pending:
             for output in self._outputs(future.result()):
                 if isinstance(output, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(
-                        output.tag, WindowedValue(output.value, MIN_TIMESTAMP, [GlobalWindow()])
+                        output.tag, WindowedValue(output.value, timestamp, [window])
                     )
                 else:
-                    yield WindowedValue(output, MIN_TIMESTAMP, [GlobalWindow()])
+                    yield WindowedValue(output, timestamp, [window])
         self.pending = []
         if self.archive is not None:
             self.archive.flush()
