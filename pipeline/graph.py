@@ -201,6 +201,17 @@ def missing_local_inputs(patterns: list[str]) -> list[str]:
     return missing
 
 
+def feed_list_problems(path: str) -> list[str]:
+    """A local --feeds list that cannot be used: the whole reason, in one line."""
+    from transforms.web.feed_list import FeedListError, read_feed_list
+
+    try:
+        read_feed_list(path)
+    except (OSError, FeedListError) as error:
+        return [f"--feeds: {error}"]
+    return []
+
+
 def run(argv: list[str] | None = None) -> dict:
     """Run the batch pipeline; returns the run summary (also printed and written as JSON)."""
     options = PipelineOptions(argv)
@@ -210,6 +221,8 @@ def run(argv: list[str] | None = None) -> dict:
         errors = [
             f"--input {p!r} matches no file" for p in missing_local_inputs(news_options.input)
         ]
+    if not errors and news_options.feeds and "://" not in news_options.feeds:
+        errors = feed_list_problems(news_options.feeds)
     if errors:
         raise UsageError("; ".join(errors))
     # Workers import our packages from the installed distribution, not from __main__.

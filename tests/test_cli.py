@@ -203,6 +203,16 @@ def test_validation_errors_of_the_real_run_exit_2(tmp_path, capsys):
     assert "matches no file" in capsys.readouterr().err
 
 
+def test_an_unusable_feed_list_is_a_usage_error(tmp_path, capsys):
+    output = str(tmp_path / "out")
+    assert cli.main(["--feeds", str(tmp_path / "missing.txt"), "--output", output]) == 2
+    assert "--feeds" in capsys.readouterr().err
+    bad = tmp_path / "feeds.txt"
+    bad.write_text("ftp://example.org/feed\n")
+    assert cli.main(["--feeds", str(bad), "--output", output]) == 2
+    assert "line 1" in capsys.readouterr().err
+
+
 # --- progress ------------------------------------------------------------------------------
 
 
