@@ -213,7 +213,8 @@ def feed_list_problems(path: str) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> dict:
-    """Run the batch pipeline; returns the run summary (also printed and written as JSON)."""
+    """Run the pipeline: live with --feeds (pipeline/live.py), else batch, in waves with
+    --wave_size (pipeline/waves.py). Returns the run summary (also printed and written)."""
     options = PipelineOptions(argv)
     news_options = options.view_as(NewsPipelineOptions)
     errors = news_options.validate_news_options()
@@ -236,7 +237,7 @@ def run(argv: list[str] | None = None) -> dict:
     runner = None if standard.runner else local_runner(options)
     ingested_at = ingested_at_of(options)
     output_run = begin_output_run(options)  # unmarks the output, recovers a killed run
-    if news_options.wave_size and runner is not None and not news_options.feeds:
+    if news_options.wave_size and runner is not None:
         from pipeline.waves import run_in_waves  # local batch run in bounded waves
 
         summary = run_in_waves(options, ingested_at, local_runner)
