@@ -36,20 +36,11 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.soak import LOCAL_SERVER_FLAGS  # noqa: E402
 from benchmarks.throughput_corpus import copy_plan, html_sources, mark_html  # noqa: E402
 from tests.fault_server import FaultServer  # noqa: E402
 
-LIVE_FLAGS = [
-    "--allowed_networks",
-    "127.0.0.0/8",
-    "--per_host_delay",
-    "0",
-    "--per_host_concurrency",
-    "16",
-    "--fetch_concurrency",
-    "16",
-    "--quiet",
-]
+LIVE_FLAGS = [*LOCAL_SERVER_FLAGS, "--quiet"]
 
 
 class Site:

@@ -56,7 +56,8 @@ PAGE_FAULTS = RECOVERING_PAGE_FAULTS + FAILING_PAGE_FAULTS
 # A Retry-After longer than the fetcher waits (60 s): the poll fails at once.
 TOO_LONG_RETRY_AFTER = "120"
 
-LIVE_FLAGS = [
+# A live run against this machine's test server: reach 127.0.0.1 only, no politeness delay.
+LOCAL_SERVER_FLAGS = [
     "--allowed_networks",
     "127.0.0.0/8",
     "--per_host_delay",
@@ -65,6 +66,9 @@ LIVE_FLAGS = [
     "16",
     "--fetch_concurrency",
     "16",
+]
+LIVE_FLAGS = [
+    *LOCAL_SERVER_FLAGS,
     "--request_timeout",
     "10",
     "--tick_seconds",

@@ -168,7 +168,8 @@ class _PollDueFeedsWithStore(beam.DoFn):
     def process(self, tick):
         settings = self.settings
         now = _utc_now()
-        states = [self.store.feed(source.url) for source in self.sources]
+        known = {state.url: state for state in self.store.feeds()}
+        states = [known.get(source.url) or FeedState(url=source.url) for source in self.sources]
         due = [
             state
             for state in states

@@ -9,6 +9,7 @@ content becomes the document (`text_source` = feed_content). Every page is archi
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -30,9 +31,7 @@ NAMESPACE = "news"
 PAGE_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
-def _utc_now():
-    import datetime as dt
-
+def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 

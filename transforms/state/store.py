@@ -123,6 +123,13 @@ def _time(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
+def _feed_state(row: tuple) -> FeedState:
+    values = dict(zip(_FEED_FIELDS, row, strict=True))
+    for name in _FEED_TIMES:
+        values[name] = _time(values[name])
+    return FeedState(**values)
+
+
 def state_path(output_dir: str, state_dir: str | None = None) -> str:
     """Where a run's store lives: `--state_dir`, else `<output>/_state/` for a local output."""
     directory = state_dir or os.path.join(output_dir, STATE_DIR)
@@ -162,17 +169,15 @@ class StateStore:
             row = db.execute(
                 f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds WHERE url = ?", (url,)
             ).fetchone()
-        if row is None:
-            return FeedState(url=url)
-        values = dict(zip(_FEED_FIELDS, row, strict=True))
-        for name in _FEED_TIMES:
-            values[name] = _time(values[name])
-        return FeedState(**values)
+        return FeedState(url=url) if row is None else _feed_state(row)
 
     def feeds(self) -> list[FeedState]:
+        """Every feed's state, in one query (the live job reads them at every tick)."""
         with self._transaction() as db:
-            urls = [row[0] for row in db.execute("SELECT url FROM feeds ORDER BY url")]
-        return [self.feed(url) for url in urls]
+            rows = db.execute(
+                f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds ORDER BY url"
+            ).fetchall()
+        return [_feed_state(row) for row in rows]
 
     def save_feed(self, state: FeedState) -> None:
         values = [
