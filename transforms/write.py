@@ -88,6 +88,11 @@ def write_file_staged(directory: str, name: str, payload: bytes) -> str:
     return path
 
 
+def _file_digest(ids: list[str]) -> str:
+    """A file's name part: the same ids give the same name, on any machine or rerun."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:20]
+
+
 class _WriteShard(beam.DoFn):
     """((folder, shard), rows) -> one file, named after the sorted ids it holds."""
 
@@ -113,7 +118,7 @@ class _WriteShard(beam.DoFn):
     def process(self, item):
         (folder, _shard), rows = item
         rows = sorted(rows, key=self.sort_key)
-        digest = hashlib.sha256("\n".join(map(self.sort_key, rows)).encode()).hexdigest()[:20]
+        digest = _file_digest(list(map(self.sort_key, rows)))
         path = self.write_file(
             FileSystems.join(self.output_dir, folder),
             f"{self.prefix}-{digest}{self.suffix}",
@@ -253,10 +258,6 @@ class WriteDeadLetters(beam.PTransform):
                 staged=self.staged,
             )
         )
-
-
-def _file_digest(ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:20]
 
 
 class _WriteArticlesEachBundleFn(beam.DoFn):
