@@ -48,8 +48,9 @@ class CorpusStatistics:
 
 
 def _clean_line_list(text: str) -> list[str]:
-    # One substitution over the text (spaces never span lines), then each line stripped.
-    lines = (line.strip() for line in normalize_whitespace(text).split("\n"))
+    """The non-empty lines, each with its runs of whitespace made one space and stripped
+    (normalize_whitespace on each line: str.split() and the regex's \\s are the same set)."""
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return [line for line in lines if line]
 
 

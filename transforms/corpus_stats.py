@@ -42,7 +42,9 @@ def short_line_fingerprints(text: str) -> set[str]:
     return {
         line_fingerprint(line)
         for line in text.split("\n")
-        if line.strip() and len(line.strip()) <= MAX_LEARNED_LINE_CHARS
+        # Length first: most lines are prose, longer than a template line even stripped.
+        if len(line) <= MAX_LEARNED_LINE_CHARS or len(line.strip()) <= MAX_LEARNED_LINE_CHARS
+        if line.strip()
     }
 
 

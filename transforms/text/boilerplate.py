@@ -107,9 +107,12 @@ def remove_boilerplate_lines(
     return kept, changed
 
 
+_NON_WORD = re.compile(r"\W+")
+
+
 def title_key(text: str) -> str:
     """Case-, space- and punctuation-insensitive form of a title, for comparing lines to it."""
-    return re.sub(r"\W+", "", text.casefold())
+    return _NON_WORD.sub("", text.casefold())
 
 
 def remove_repeated_title(

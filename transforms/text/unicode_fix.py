@@ -50,16 +50,27 @@ _WIDE_CHARS = _any_of(chardata.WIDTH_MAP)
 _CONTROL_CHARS = _any_of(chardata.CONTROL_CHARS)
 # Every match of ftfy's mojibake regex is a run of non-ASCII characters with at most two ASCII
 # characters around it; non-ASCII runs closer than five characters stay in one window.
-_NON_ASCII_WINDOW = re.compile(
-    r"[\x00-\x7f]{0,2}[^\x00-\x7f]+(?:[\x00-\x7f]{1,4}[^\x00-\x7f]+)*[\x00-\x7f]{0,2}"
-)
+# The regex finds a window's non-ASCII core (it starts with a non-ASCII character, so the
+# search skips ASCII text in C); the two characters each side are added by slicing.
+_NON_ASCII_CORE = re.compile(r"[^\x00-\x7f]+(?:[\x00-\x7f]{1,4}[^\x00-\x7f]+)*")
+_WINDOW_MARGIN = 2
+
+
+def non_ascii_windows(text: str) -> list[str]:
+    """The runs of non-ASCII characters (those closer than five characters joined) with up to
+    two characters either side. Cores are at least five ASCII characters apart, so no two
+    windows overlap."""
+    return [
+        text[max(0, start - _WINDOW_MARGIN) : end + _WINDOW_MARGIN]
+        for start, end in (match.span() for match in _NON_ASCII_CORE.finditer(text))
+    ]
 
 
 def could_be_mojibake(text: str) -> bool:
     """ftfy's `is_bad(text)`, computed on the windows around non-ASCII characters only."""
     if text.isascii():
         return False
-    return badness.is_bad("\x00".join(_NON_ASCII_WINDOW.findall(text)))
+    return badness.is_bad("\x00".join(non_ascii_windows(text)))
 
 
 def _ftfy_config(text: str) -> ftfy.TextFixerConfig:

@@ -14,6 +14,8 @@ _UNSPACED_CHARACTER = re.compile(
 def count_words(text: str) -> int:
     """Whitespace-separated words, where each character of an unspaced script counts as one
     word (so `--min_words` means about as much text in Chinese as in English)."""
+    if text.isascii():  # no unspaced script: checked in C at memory speed
+        return len(text.split())
     unspaced = len(_UNSPACED_CHARACTER.findall(text))
     if not unspaced:
         return len(text.split())
