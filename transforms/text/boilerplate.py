@@ -24,22 +24,28 @@ class Rule:
     rule_id: str
     kind: str  # "line", "suffix" or "tail"
     pattern: re.Pattern
+    # Lowercase words of which every line the pattern matches holds one (any case): a line
+    # without any is not matched against the pattern. Empty: every line is.
+    requires: tuple[str, ...] = ()
 
 
 def parse_rules(lines) -> tuple[Rule, ...]:
     rows = csv.reader((line for line in lines if not line.startswith("#")), delimiter="\t")
     header = next(rows)
-    if header != ["rule_id", "kind", "pattern"]:
+    if header not in (["rule_id", "kind", "pattern"], ["rule_id", "kind", "pattern", "requires"]):
         raise ValueError(f"unexpected rules header {header}")
     rules = []
-    for rule_id, kind, pattern in rows:
+    for rule_id, kind, pattern, *rest in rows:
+        requires = tuple(word for word in (rest[0] if rest else "").split("|") if word)
+        if any(word != word.lower() for word in requires):
+            raise ValueError(f"rule {rule_id}: required words must be lowercase")
         if kind in ("line", "tail"):
             compiled = re.compile(rf"(?:{pattern})", re.IGNORECASE)
         elif kind == "suffix":
             compiled = re.compile(rf"(?:{pattern})$", re.IGNORECASE)
         else:
             raise ValueError(f"rule {rule_id}: unknown kind {kind!r}")
-        rules.append(Rule(rule_id, kind, compiled))
+        rules.append(Rule(rule_id, kind, compiled, requires))
     return tuple(rules)
 
 
@@ -55,18 +61,45 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
     if len(stripped) > MAX_BOILERPLATE_LINE_CHARS:
         return line, None
     fired = None
-    for rule in rules:
+    lowered = _ascii_lowered(stripped)
+    suffix_rules, whole_line_rules = _rules_by_kind(rules)
+    for rule in suffix_rules:
         # search() first: most lines end with no suffix, and sub() costs more to find that out.
-        if rule.kind == "suffix" and rule.pattern.search(stripped):
+        if _may_match(rule, lowered) and rule.pattern.search(stripped):
             stripped, fired = rule.pattern.sub("", stripped).strip(), rule.rule_id
+            lowered = _ascii_lowered(stripped)
     unmarked = _LIST_MARKER.sub("", stripped)
     marked = unmarked != stripped  # most lines have no list marker: one form to match
-    for rule in rules:
-        if rule.kind != "suffix" and (
+    for rule in whole_line_rules:
+        # (The unmarked line is part of the line: what the line lacks, it lacks too.)
+        if _may_match(rule, lowered) and (
             rule.pattern.fullmatch(stripped) or (marked and rule.pattern.fullmatch(unmarked))
         ):
             return "", rule.rule_id
     return (stripped, fired) if fired else (line, None)
+
+
+@lru_cache(maxsize=16)
+def _rules_by_kind(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    """(suffix rules, line and tail rules), each in the table's order."""
+    return (
+        tuple(rule for rule in rules if rule.kind == "suffix"),
+        tuple(rule for rule in rules if rule.kind != "suffix"),
+    )
+
+
+def _ascii_lowered(text: str) -> str | None:
+    """The text lowercased when it is ASCII, else None. Only then does `in` on it agree with a
+    case-insensitive regex: re.IGNORECASE also matches "ı", "İ" to "i", "ſ" to "s", "K" to "k"."""
+    return text.lower() if text.isascii() else None
+
+
+def _may_match(rule: Rule, lowered: str | None) -> bool:
+    """False when the line cannot match the rule: it is ASCII and holds none of the words the
+    rule requires. (A regex search for a word costs about as much as many rules.)"""
+    if not rule.requires or lowered is None:
+        return True
+    return any(word in lowered for word in rule.requires)
 
 
 def tail_start(lines: list[str], rules: tuple[Rule, ...]) -> int | None:
