@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from transforms.clean import _clean_line_list
 from transforms.text import truecase
-from transforms.text.boilerplate import default_rules, strip_boilerplate_line
+from transforms.text.boilerplate import default_rules, strip_boilerplate_line, title_key
 from transforms.text.unicode_fix import non_ascii_windows, normalize_whitespace
 from transforms.text.words import _UNSPACED_CHARACTER, count_words
 
@@ -159,3 +159,9 @@ def test_the_rules_that_require_words_still_fire_on_their_lines():
         "Putin and Trump met.",
         "promo_image_suffix",
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts_of("Ab", " ", "-", "_", "'", "\t", "9", "ß", "\u212a", "é", "!", "\x7f", "\x00"))
+def test_title_keys_of_ascii_lines_are_those_of_the_regex(line):
+    assert title_key(line) == re.sub(r"\W+", "", line.casefold())

@@ -64,28 +64,40 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
     lowered = _ascii_lowered(stripped)
     suffix_rules, whole_line_rules = _rules_by_kind(rules)
     for rule in suffix_rules:
+        if rule.requires and not _may_match(rule, lowered):
+            continue
         # search() first: most lines end with no suffix, and sub() costs more to find that out.
-        if _may_match(rule, lowered) and rule.pattern.search(stripped):
+        if rule.pattern.search(stripped):
             stripped, fired = rule.pattern.sub("", stripped).strip(), rule.rule_id
             lowered = _ascii_lowered(stripped)
     unmarked = _LIST_MARKER.sub("", stripped)
     marked = unmarked != stripped  # most lines have no list marker: one form to match
     for rule in whole_line_rules:
         # (The unmarked line is part of the line: what the line lacks, it lacks too.)
-        if _may_match(rule, lowered) and (
-            rule.pattern.fullmatch(stripped) or (marked and rule.pattern.fullmatch(unmarked))
-        ):
+        if rule.requires and not _may_match(rule, lowered):
+            continue
+        if rule.pattern.fullmatch(stripped) or (marked and rule.pattern.fullmatch(unmarked)):
             return "", rule.rule_id
     return (stripped, fired) if fired else (line, None)
 
 
-@lru_cache(maxsize=16)
+# {id(rules): (rules, suffix rules, line and tail rules)}: keyed by identity, as hashing the
+# rules (their patterns) on every line costs more than the split it saves.
+_BY_KIND: dict[int, tuple] = {}
+
+
 def _rules_by_kind(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
     """(suffix rules, line and tail rules), each in the table's order."""
-    return (
-        tuple(rule for rule in rules if rule.kind == "suffix"),
-        tuple(rule for rule in rules if rule.kind != "suffix"),
-    )
+    entry = _BY_KIND.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        if len(_BY_KIND) > 16:
+            _BY_KIND.clear()
+        entry = _BY_KIND[id(rules)] = (
+            rules,
+            tuple(rule for rule in rules if rule.kind == "suffix"),
+            tuple(rule for rule in rules if rule.kind != "suffix"),
+        )
+    return entry[1], entry[2]
 
 
 def _ascii_lowered(text: str) -> str | None:
@@ -141,11 +153,16 @@ def remove_boilerplate_lines(
 
 
 _NON_WORD = re.compile(r"\W+")
+# ASCII characters that are not word characters (\W): deleted from ASCII text by bytes.translate.
+_ASCII_NON_WORD = bytes(byte for byte in range(128) if _NON_WORD.match(chr(byte)))
 
 
 def title_key(text: str) -> str:
     """Case-, space- and punctuation-insensitive form of a title, for comparing lines to it."""
-    return _NON_WORD.sub("", text.casefold())
+    folded = text.casefold()
+    if folded.isascii():  # most lines: the same deletion, in C without the regex engine
+        return folded.encode("ascii").translate(None, _ASCII_NON_WORD).decode("ascii")
+    return _NON_WORD.sub("", folded)
 
 
 def remove_repeated_title(
