@@ -7,7 +7,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from transforms.read import expand_input_pattern, iter_file_documents
+from transforms.read import expand_input_pattern, iter_file_documents, match_input_pattern
 from transforms.records import RawDocument
 
 HTML = b"<!DOCTYPE html><html><head><title>T</title></head><body><p>Hello</p></body></html>"
@@ -140,3 +140,21 @@ def test_size_limit_holds_below_and_above_the_sniffed_head(
         with pytest.raises(Exception) as error:
             documents_and_dead_letters(path, max_bytes=max_bytes)
         assert error.value.error_type == "too_large"
+
+
+def test_a_plain_path_matches_as_beams_file_match_does(tmp_path):
+    from apache_beam.io.filesystems import FileSystems
+
+    (tmp_path / "a.txt").write_text("one")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("two two")
+    patterns = [
+        str(tmp_path / "a.txt"),  # looked up directly
+        str(tmp_path / "missing.txt"),
+        str(tmp_path / "*.txt"),  # globs go through FileSystems.match
+        expand_input_pattern(str(tmp_path)),
+    ]
+    for pattern in patterns:
+        expected = FileSystems.match([pattern])[0].metadata_list
+        assert match_input_pattern(pattern) == expected, pattern
+    assert [m.size_in_bytes for m in match_input_pattern(str(tmp_path / "a.txt"))] == [3]
