@@ -17,6 +17,10 @@ each over a bounded share of the work, with what lies between them on disk:
 
 Nothing grows with N in memory but the per-source learned lines, the casings of the run's
 lowercased words, and one bucket (about `wave_size` articles) in the last pass.
+
+Each pass is cut into shares (files in, spill files out), each share one pipeline run
+in-process; with --direct_num_workers N > 1, N worker processes started once for the run take
+the shares (PassRunner).
 """
 
 from __future__ import annotations
@@ -28,14 +32,17 @@ import hashlib
 import io
 import itertools
 import math
+import multiprocessing
 import os
 import pickle
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -68,9 +75,17 @@ SPILL_FILE_ITEMS = 500
 STORE_BATCH_DOCUMENTS = 500
 # Open bucket files per worker are bounded by this.
 MAX_BUCKETS = 512
+# With several workers a pass is cut into at least two shares per worker, but no share of the
+# extract pass has fewer input files than this (each share is a pipeline to build and run).
+MIN_SHARE_FILES = 20
+# Spill files per share of the clean pass: it streams, so only its dead letters (held until
+# the share's end) bound it.
+CLEAN_SHARE_FILES = 40
+# With several workers a JSON-lines file larger than this is cut into ranges for all of them.
+MIN_RANGE_BYTES = 4 * 1024 * 1024
 SPILL_SUFFIX = ".pkl.gz"
 # Uncompressed JSON-lines files larger than this are read in line-aligned ranges of about this
-# size, spread over the workers (--split_bytes).
+# size, each range its own share of the extract pass (--split_bytes).
 DEFAULT_SPLIT_BYTES = 64 * 1024 * 1024  # pipeline.options has the same default
 SPLITTABLE_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -122,6 +137,17 @@ def spill_files(directory: str) -> list[str]:
         for name in os.listdir(directory)
         if name.endswith(SPILL_SUFFIX)
     )
+
+
+def save_pickle(item, path: str) -> str:
+    with open(path, "wb") as handle:
+        pickle.dump(item, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def load_pickle(path: str):
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
 
 
 def text_digest(text: str) -> str:
@@ -295,7 +321,6 @@ def build_extract_wave(pipeline, options: NewsPipelineOptions, wave, spill_dir, 
         read_ranges = (
             pipeline
             | "JsonLinesRanges" >> beam.Create(ranges)
-            | "SpreadRanges" >> beam.Reshuffle()
             | "ReadRanges"
             >> beam.ParDo(_ReadJsonLinesRange(options.max_document_bytes)).with_outputs(
                 DEAD_LETTER, main="documents"
@@ -383,17 +408,23 @@ def build_clean_pass(
     pipeline,
     options: NewsPipelineOptions,
     article_files: list[str],
-    statistics: CorpusStatistics,
+    statistics_file: str,
     ingested_at: dt.datetime,
     spill_dir: str,
     buckets: int,
-    spread: bool,
 ):
-    files = pipeline | "SpilledArticles" >> beam.Create(article_files)
-    if spread:
-        files = files | "SpreadFiles" >> beam.Reshuffle()
-    articles = files | "ReadSpill" >> beam.FlatMap(read_spill)
-    statistics_input = pipeline | "Statistics" >> beam.Create([statistics])
+    articles = (
+        pipeline
+        | "SpilledArticles" >> beam.Create(article_files)
+        | "ReadSpill" >> beam.FlatMap(read_spill)
+    )
+    # The statistics travel as a file: beam.Create of the object would encode the whole
+    # input's tables into every share's pipeline.
+    statistics_input = (
+        pipeline
+        | "StatisticsFile" >> beam.Create([statistics_file])
+        | "LoadStatistics" >> beam.Map(load_pickle)
+    )
     cleaned = articles | "CleanArticles" >> CleanArticles(
         beam.pvalue.AsSingleton(statistics_input),
         options.min_words,
@@ -431,51 +462,161 @@ def build_write_bucket(pipeline, options: NewsPipelineOptions, bucket_files: lis
 
 def _run_beam(options: PipelineOptions, runner_factory, build, *args) -> dict[str, int]:
     pipeline = beam.Pipeline(runner=runner_factory(options), options=options)
-    build(pipeline, *args)
+    build(pipeline, options.view_as(NewsPipelineOptions), *args)
     result = pipeline.run()
     result.wait_until_finish()
     return counter_totals(result)
 
 
-def _single_worker(options: PipelineOptions) -> PipelineOptions:
-    """The same options with one in-process worker (for passes too small to share out)."""
-    single = PipelineOptions.from_dictionary(
-        {**options.get_all_options(drop_default=True), "direct_num_workers": 1}
-    )
-    single.view_as(DirectOptions).direct_running_mode = "in_memory"
-    return single
+def _in_process_options(options: PipelineOptions) -> dict:
+    """The run's options for one in-process worker (each pass's pipelines run that way)."""
+    return {
+        **options.get_all_options(drop_default=True),
+        "direct_num_workers": 1,
+        "direct_running_mode": "in_memory",
+    }
+
+
+def _run_task(options: dict, runner_factory, build, args: tuple) -> dict[str, int]:
+    """One pipeline of a pass, in whichever process runs it."""
+    return _run_beam(PipelineOptions.from_dictionary(options), runner_factory, build, *args)
+
+
+def local_workers(options: PipelineOptions) -> int:
+    """--direct_num_workers (0: one per core)."""
+    workers = options.view_as(DirectOptions).direct_num_workers
+    return workers if workers > 0 else (os.cpu_count() or 1)
+
+
+class PassRunner:
+    """Runs the pipelines of each pass: in this process with one worker, else over `workers`
+    processes started once for the whole run.
+
+    Beam's multi-process local runner starts new workers for every pipeline and sends every
+    element through the runner process; waves run many short pipelines, so the start-up of
+    each would cost more than the work it shares out. Here each worker runs whole pipelines
+    in-process on its own share of a pass (files in, spill files out), and only counters come
+    back.
+    """
+
+    def __init__(self, options: PipelineOptions, runner_factory, workers: int):
+        self.options = _in_process_options(options)
+        self.runner_factory = runner_factory
+        self.workers = workers
+        self._executor = None
+        if workers > 1:
+            # spawn: workers share nothing with the driver's threads, locks or open files.
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            )
+
+    def run_all(self, build, tasks: list[tuple], on_done=None) -> Counter:
+        """Counters summed over one pipeline per task, each `build(pipeline, news, *task)`."""
+        totals: Counter = Counter()
+        if self._executor is None:
+            for args in tasks:
+                totals.update(_run_task(self.options, self.runner_factory, build, args))
+                if on_done:
+                    on_done()
+            return totals
+        futures = [
+            self._executor.submit(_run_task, self.options, self.runner_factory, build, args)
+            for args in tasks
+        ]
+        try:
+            for future in as_completed(futures):
+                totals.update(future.result())
+                if on_done:
+                    on_done()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return totals
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def share_out(items: list, max_per_share: int, workers: int, min_per_share: int = 1) -> list[list]:
+    """Consecutive shares of at most `max_per_share` items, and with several workers at least
+    two per worker (a worker that finishes early takes the next) when each keeps at least
+    `min_per_share` items."""
+    if not items:
+        return []
+    size = max_per_share
+    if workers > 1:
+        size = min(size, max(min_per_share, math.ceil(len(items) / (2 * workers))))
+    return [items[i : i + size] for i in range(0, len(items), max(1, size))]
+
+
+class _PassProgress:
+    """One line per finished share of a pass on stderr (not with --quiet)."""
+
+    def __init__(self, name: str, shares: int, quiet: bool):
+        self.name, self.shares, self.done = name, shares, 0
+        self.quiet = quiet or shares == 0
+        self.started = time.monotonic()
+
+    def __call__(self) -> None:
+        self.done += 1
+        if not self.quiet:
+            elapsed = time.monotonic() - self.started
+            print(
+                f"waves: {self.name} {self.done}/{self.shares} ({elapsed:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def plan_extract_shares(
+    news: NewsPipelineOptions, files: list[tuple[str, int]], workers: int
+) -> list[list]:
+    """Shares of the extract pass: whole files (at most --wave_size files and --wave_bytes
+    bytes each) and line-aligned ranges of large JSON-lines files (at most --split_bytes; with
+    several workers, a file of more than MIN_RANGE_BYTES is cut for all of them)."""
+
+    def range_bytes(size: int) -> int:
+        if workers == 1:
+            return news.split_bytes
+        return min(news.split_bytes, max(MIN_RANGE_BYTES, math.ceil(size / (2 * workers))))
+
+    ranged = [(path, size) for path, size in files if is_splittable(path, size, range_bytes(size))]
+    whole = [item for item in files if item not in ranged]
+    per_share = news.wave_size
+    if workers > 1 and whole:
+        per_share = min(per_share, max(MIN_SHARE_FILES, math.ceil(len(whole) / (2 * workers))))
+    shares: list[list] = plan_waves(whole, per_share, news.wave_bytes)
+    for path, size in ranged:
+        # One range per share: each is a bounded stream, and workers take them in turn.
+        shares += [[piece] for piece in jsonl_ranges(path, size, range_bytes(size))]
+    return shares
 
 
 def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_factory) -> dict:
     """The batch run of pipeline.graph.run in bounded waves; returns the run summary.
 
-    `runner_factory(options)` builds the local runner of one pass.
+    `runner_factory(options)` builds the local runner of one pipeline.
     """
     news = options.view_as(NewsPipelineOptions)
-    several = options.view_as(DirectOptions).direct_num_workers != 1
+    quiet = bool(getattr(news, "quiet", False))
+    workers = local_workers(options)
     work_root = news.state_dir or os.path.join(news.output, "_state")
     os.makedirs(work_root, exist_ok=True)
     work = tempfile.mkdtemp(prefix="waves-", dir=work_root)
     totals: Counter = Counter()
+    passes = PassRunner(options, runner_factory, workers)
     try:
         store = StateStore(os.path.join(work, "statistics.sqlite"))
-        range_bytes = news.split_bytes
-        files = list_input_files(news.input)
-        whole = [(path, size) for path, size in files if not is_splittable(path, size, range_bytes)]
-        waves: list[list] = plan_waves(whole, news.wave_size, news.wave_bytes)
-        for path, size in files:
-            if is_splittable(path, size, range_bytes):
-                ranges = jsonl_ranges(path, size, range_bytes)
-                # Ranges of one file share a wave: they are read in parallel, as streams.
-                waves += [
-                    ranges[i : i + news.wave_size] for i in range(0, len(ranges), news.wave_size)
-                ]
-        for paths in waves:
-            totals.update(
-                _run_beam(
-                    options, runner_factory, build_extract_wave, news, paths, work, store.path
-                )
+        waves = plan_extract_shares(news, list_input_files(news.input), workers)
+        totals.update(
+            passes.run_all(
+                build_extract_wave,
+                [(paths, work, store.path) for paths in waves],
+                _PassProgress("extract", len(waves), quiet),
             )
+        )
         article_files = spill_files(os.path.join(work, "articles"))
         vocabulary: set[str] = set()
         for path in spill_files(os.path.join(work, "vocabulary")):
@@ -492,35 +633,38 @@ def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_fact
         store.close()
         extracted = totals.get("extract.ok", 0)
         buckets = max(1, min(MAX_BUCKETS, math.ceil(extracted / news.wave_size)))
-        if article_files:
-            totals.update(
-                _run_beam(
-                    options,
-                    runner_factory,
-                    build_clean_pass,
-                    news,
-                    article_files,
-                    statistics,
-                    ingested_at,
-                    work,
-                    buckets,
-                    several,
-                )
+        statistics_file = save_pickle(statistics, os.path.join(work, "statistics.pkl"))
+        clean_shares = share_out(article_files, CLEAN_SHARE_FILES, workers)
+        totals.update(
+            passes.run_all(
+                build_clean_pass,
+                [(share, statistics_file, ingested_at, work, buckets) for share in clean_shares],
+                _PassProgress("clean", len(clean_shares), quiet),
             )
-        single = _single_worker(options)
-        for bucket in range(buckets):
-            bucket_files = spill_files(os.path.join(work, f"bucket-{bucket:04d}"))
-            if bucket_files:
-                totals.update(
-                    _run_beam(single, runner_factory, build_write_bucket, news, bucket_files)
-                )
+        )
+        bucket_shares = [
+            files
+            for files in (
+                spill_files(os.path.join(work, f"bucket-{bucket:04d}")) for bucket in range(buckets)
+            )
+            if files
+        ]
+        totals.update(
+            passes.run_all(
+                build_write_bucket,
+                [(files,) for files in bucket_shares],
+                _PassProgress("write", len(bucket_shares), quiet),
+            )
+        )
     finally:
+        passes.close()
         shutil.rmtree(work, ignore_errors=True)
     summary = build_summary(
         dict(totals),
         {
             "pipeline_version": PIPELINE_VERSION,
-            "runner": "FnApiRunner in waves",
+            "runner": "FnApiRunner in waves"
+            + (f", {workers} worker processes" if workers > 1 else ""),
             "ingested_at": ingested_at.isoformat(),
             "inputs_patterns": news.input,
             "output": news.output,

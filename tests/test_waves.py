@@ -5,9 +5,18 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import run
-from pipeline.waves import SpillWriter, jsonl_ranges, plan_waves, read_spill, spill_files
+from pipeline.options import NewsPipelineOptions
+from pipeline.waves import (
+    SpillWriter,
+    jsonl_ranges,
+    plan_waves,
+    read_spill,
+    share_out,
+    spill_files,
+)
 
 PROSE = (
     "The harbour authority said on {day} that the new ferry line to the northern islands would "
@@ -64,8 +73,11 @@ def _dead_letters(output):
 @pytest.fixture(scope="module")
 def runs(corpus, tmp_path_factory):
     outputs = {}
-    # 10 files in 2 waves of 5; feed.jsonl in a third, as 3 line-aligned ranges.
-    for name, extra in [("one", []), ("waves", ["--wave_size=5", "--split_bytes=150"])]:
+    # 10 files in 2 waves of 5, and feed.jsonl as 3 line-aligned ranges, one wave each; the
+    # same over 2 worker processes.
+    waves = ["--wave_size=5", "--split_bytes=150"]
+    pool = [*waves, "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+    for name, extra in [("one", []), ("waves", waves), ("pool", pool)]:
         output = tmp_path_factory.mktemp(name)
         summary = run(["--input", str(corpus), "--output", str(output), *extra])
         outputs[name] = (output, summary)
@@ -74,11 +86,30 @@ def runs(corpus, tmp_path_factory):
 
 def test_waves_give_the_rows_and_dead_letters_of_one_run(runs):
     (one, one_summary), (waves, waves_summary) = runs["one"], runs["waves"]
-    assert waves_summary["waves"] == 3 and waves_summary["dedup_buckets"] == 3  # 11 articles
+    # 2 shares of files and one per range; 11 articles in buckets of 5.
+    assert waves_summary["waves"] == 5 and waves_summary["dedup_buckets"] == 3
     assert _rows(waves) == _rows(one)
     assert _dead_letters(waves) == _dead_letters(one)
     for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes", "formats"):
         assert waves_summary[key] == one_summary[key], key
+
+
+def test_worker_processes_give_the_rows_and_dead_letters_of_one_run(runs):
+    (one, one_summary), (pool, pool_summary) = runs["one"], runs["pool"]
+    assert pool_summary["waves"] == 5 and "2 worker processes" in pool_summary["runner"]
+    assert _rows(pool) == _rows(one)
+    assert _dead_letters(pool) == _dead_letters(one)
+    for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes", "formats"):
+        assert pool_summary[key] == one_summary[key], key
+
+
+def test_share_out_gives_each_worker_two_shares_within_the_bounds():
+    items = list(range(10))
+    assert share_out(items, 100, 1) == [items]
+    assert share_out(items, 100, 2) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert share_out(items, 2, 2) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert share_out(items, 100, 2, min_per_share=6) == [items[:6], items[6:]]
+    assert share_out([], 5, 2) == []
 
 
 def test_the_corpus_exercises_what_waves_must_carry_over(runs):
@@ -121,3 +152,21 @@ def test_plan_waves_bounds_files_and_bytes():
     files = [("a", 10), ("b", 10), ("c", 50), ("d", 5)]
     assert plan_waves(files, 2) == [["a", "b"], ["c", "d"]]
     assert plan_waves(files, 10, max_bytes=25) == [["a", "b"], ["c"], ["d"]]
+
+
+def test_extract_shares_cut_files_and_large_json_lines_for_every_worker(tmp_path, monkeypatch):
+    import pipeline.waves as waves
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b"".join(f'{{"text": "{index:05d}"}}\n'.encode() for index in range(1000)))
+    size = big.stat().st_size
+    files = [(f"f{index:02d}.txt", 10) for index in range(45)] + [(str(big), size)]
+    options = PipelineOptions(["--wave_size=1000"]).view_as(NewsPipelineOptions)
+    monkeypatch.setattr(waves, "MIN_RANGE_BYTES", size // 8)  # ranges of size / 4
+    one = waves.plan_extract_shares(options, files, 1)
+    assert one == [[path for path, _ in files]]  # one wave; the file under --split_bytes whole
+    two = waves.plan_extract_shares(options, files, 2)
+    assert [len(share) for share in two[:3]] == [20, 20, 5]  # MIN_SHARE_FILES each at least
+    ranges = [share[0] for share in two[3:]]
+    assert len(ranges) == 4 and all(len(share) == 1 for share in two[3:])
+    assert ranges[0][1] == 0 and ranges[-1][2] == size  # line-aligned, covering the file
