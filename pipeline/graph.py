@@ -213,8 +213,9 @@ def feed_list_problems(path: str) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> dict:
-    """Run the pipeline: live with --feeds (pipeline/live.py), else batch, in waves with
-    --wave_size (pipeline/waves.py). Returns the run summary (also printed and written)."""
+    """Run the pipeline: live with --feeds (pipeline/live.py), else batch; a local batch run
+    over more than one wave of input goes in waves (pipeline/waves.py). Returns the run
+    summary (also printed and written)."""
     options = PipelineOptions(argv)
     news_options = options.view_as(NewsPipelineOptions)
     errors = news_options.validate_news_options()
@@ -237,11 +238,16 @@ def run(argv: list[str] | None = None) -> dict:
     runner = None if standard.runner else local_runner(options)
     ingested_at = ingested_at_of(options)
     output_run = begin_output_run(options)  # unmarks the output, recovers a killed run
+    if runner is not None and news_options.wave_size is None:
+        from pipeline.waves import auto_wave_size, list_input_files
+
+        news_options.wave_size = auto_wave_size(list_input_files(news_options.input))
     if news_options.wave_size and runner is not None:
         from pipeline.waves import run_in_waves  # local batch run in bounded waves
 
-        summary = run_in_waves(options, ingested_at, local_runner)
-        output_run.finish(summary)
+        summary = run_in_waves(options, ingested_at, local_runner, output_run)
+        if output_run is not None:
+            output_run.finish(summary)  # _SUCCESS, last
         return summary
 
     pipeline = beam.Pipeline(runner=runner, options=options)

@@ -110,23 +110,25 @@ class NewsPipelineOptions(PipelineOptions):
         parser.add_argument(
             "--wave_size",
             type=int,
-            default=0,
+            default=None,
             help="Local batch runs: process at most this many input files per wave and dedup "
             "about this many articles at a time, with the whole input's statistics, so memory "
-            "stays flat in the size of the input (same rows). 0: the whole input at once.",
+            "stays flat in the size of the input (same rows). Default: waves of 1000 when the "
+            "input is more than one wave (over 1000 files or 64 MB, a compressed file counting "
+            "10 times its size), else the whole input in one graph; 0: always one graph.",
         )
         parser.add_argument(
             "--wave_bytes",
             type=int,
             default=None,
-            help="With --wave_size: also at most this many input bytes per wave.",
+            help="In waves: also at most this many input bytes per wave.",
         )
         parser.add_argument(
             "--split_bytes",
             type=int,
             default=64 * 1024 * 1024,
-            help="With --wave_size: an uncompressed JSON-lines file larger than this is read "
-            "in line-aligned ranges of about this size, shared among the workers.",
+            help="In waves: an uncompressed JSON-lines file larger than this is read in "
+            "line-aligned ranges of about this size, shared among the workers.",
         )
         add_output_args(parser)  # --overwrite, --ingested_at (pipeline/output_state.py)
         cls._add_live_feed_args(parser)
@@ -294,7 +296,7 @@ class NewsPipelineOptions(PipelineOptions):
             errors.append("--max_seconds_per_document must be positive")
         if self.rows_per_file <= 0:
             errors.append("--rows_per_file must be positive")
-        if self.wave_size < 0 or (self.wave_bytes is not None and self.wave_bytes <= 0):
+        if (self.wave_size or 0) < 0 or (self.wave_bytes is not None and self.wave_bytes <= 0):
             errors.append("--wave_size must be 0 or more and --wave_bytes positive")
         if self.split_bytes <= 0:
             errors.append("--split_bytes must be positive")

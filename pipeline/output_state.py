@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import uuid
@@ -367,6 +368,13 @@ def load_texts_written(files: list[str]) -> _TextsWritten:
     return _TextsWritten(frozenset(text_key(sha) for path in files for sha in content_hashes(path)))
 
 
+@functools.lru_cache(maxsize=1)
+def _texts_written(files: tuple[str, ...]) -> _TextsWritten:
+    """Kept for the process: a local run in waves writes each bucket with a pipeline of its
+    own, in the same worker processes, against the same files."""
+    return load_texts_written(list(files))
+
+
 class _DropWrittenFn(beam.DoFn):
     def __init__(self, existing_files: list[str]):
         self.existing_files = existing_files
@@ -376,7 +384,7 @@ class _DropWrittenFn(beam.DoFn):
         self.already_written = Metrics.counter("news", ALREADY_WRITTEN)
 
     def setup(self):
-        self.written = self._shared.acquire(lambda: load_texts_written(self.existing_files))
+        self.written = self._shared.acquire(lambda: _texts_written(tuple(self.existing_files)))
 
     def process(self, article):
         if text_key(article.content_sha256) in self.written.keys:
@@ -407,12 +415,9 @@ def begin_output_run(options: PipelineOptions) -> OutputRun | None:
     """The run's OutputRun; None for a dry run (nothing is written, the output not touched)."""
     from apache_beam.options.pipeline_options import TestOptions
 
-    from pipeline.options import NewsPipelineOptions, UsageError
+    from pipeline.options import NewsPipelineOptions
 
     if options.view_as(TestOptions).dry_run:
         return None
     news = options.view_as(NewsPipelineOptions)
-    if news.overwrite and news.wave_size:
-        # pipeline/waves.py writes straight into the output, so nothing tells its files apart.
-        raise UsageError("--overwrite does not work with --wave_size yet")
     return OutputRun.begin(news.output, news.overwrite)

@@ -50,11 +50,13 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from pipeline.options import NewsPipelineOptions
+from pipeline.output_state import DropAlreadyWritten, OutputRun
 from pipeline.summary import build_summary, counter_totals, format_summary, write_summary
 from pipeline.version import PIPELINE_VERSION
 from transforms.clean import CleanArticles, CorpusStatistics
 from transforms.corpus_stats import is_learned_boilerplate, short_line_fingerprints
 from transforms.dedup import DropExactDuplicates
+from transforms.documents.formats import COMPRESSION_SUFFIXES
 from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
 from transforms.read import ReadDocuments, expand_input_pattern, iter_json_records
@@ -69,6 +71,13 @@ from transforms.text.truecase import (
 )
 from transforms.write import CountRowsPerPartition, WriteDeadLetters, WritePartitionedParquet
 
+# Without --wave_size, a local batch run goes in waves of this many files when its input is
+# more than one wave: more files, or more bytes than AUTO_WAVES_ABOVE_BYTES (a compressed file
+# counting COMPRESSED_WEIGHT times its size). The graph in one piece holds 70-90 KB per
+# article in memory: 64 MB of JSON lines can be 100,000 articles.
+DEFAULT_WAVE_SIZE = 1000
+AUTO_WAVES_ABOVE_BYTES = 64 * 1024 * 1024
+COMPRESSED_WEIGHT = 10
 # Items per spill file: several files per worker, so the next pass can share them out.
 SPILL_FILE_ITEMS = 500
 # Per-source line counts written to the store in batches of this many documents.
@@ -164,6 +173,17 @@ def list_input_files(patterns: list[str]) -> list[tuple[str, int]]:
         for match in FileSystems.match([expand_input_pattern(pattern)])[0].metadata_list:
             found.setdefault(match.path, match.size_in_bytes)
     return sorted(found.items())
+
+
+def auto_wave_size(files: list[tuple[str, int]]) -> int:
+    """The wave size of a run without --wave_size: 0 (one graph) for an input of one wave."""
+    weight = sum(
+        size * (COMPRESSED_WEIGHT if path.lower().endswith(COMPRESSION_SUFFIXES) else 1)
+        for path, size in files
+    )
+    if len(files) > DEFAULT_WAVE_SIZE or weight > AUTO_WAVES_ABOVE_BYTES:
+        return DEFAULT_WAVE_SIZE
+    return 0
 
 
 def plan_waves(
@@ -303,7 +323,26 @@ class _SpillAndCount(beam.DoFn):
         self.store.close()
 
 
-def build_extract_wave(pipeline, options: NewsPipelineOptions, wave, spill_dir, store_path):
+@dataclasses.dataclass(frozen=True)
+class WaveOutput:
+    """Where a run in waves writes: the output run's staging folder (files are moved into the
+    output at the end, as in pipeline.graph) and the article files already in the output,
+    whose texts are not written again."""
+
+    write_dir: str
+    staged: bool = False
+    dedup_files: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, output: str, output_run: OutputRun | None) -> WaveOutput:
+        if output_run is None:
+            return cls(output)
+        return cls(output_run.staging_dir, True, tuple(output_run.dedup_files))
+
+
+def build_extract_wave(
+    pipeline, options: NewsPipelineOptions, wave, spill_dir, store_path, output: WaveOutput
+):
     """`wave`: paths of whole files and (path, start, end, first line) ranges."""
     paths = [item for item in wave if isinstance(item, str)]
     ranges = [item for item in wave if not isinstance(item, str)]
@@ -338,7 +377,7 @@ def build_extract_wave(pipeline, options: NewsPipelineOptions, wave, spill_dir, 
     (
         (*dead_letters, extracted[DEAD_LETTER])
         | "ExtractDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteDeadLetters(options.output)
+        | "WriteDeadLetters" >> WriteDeadLetters(output.write_dir, staged=output.staged)
     )
 
 
@@ -412,6 +451,7 @@ def build_clean_pass(
     ingested_at: dt.datetime,
     spill_dir: str,
     buckets: int,
+    output: WaveOutput,
 ):
     articles = (
         pipeline
@@ -435,25 +475,31 @@ def build_clean_pass(
     (
         (cleaned[DEAD_LETTER], enriched[DEAD_LETTER])
         | "CleanDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteDeadLetters(options.output)
+        | "WriteDeadLetters" >> WriteDeadLetters(output.write_dir, staged=output.staged)
     )
 
 
 # ---------------------------------------------------------------- pass 3: dedup and write
 
 
-def build_write_bucket(pipeline, options: NewsPipelineOptions, bucket_files: list[str]):
+def build_write_bucket(
+    pipeline, options: NewsPipelineOptions, bucket_files: list[str], output: WaveOutput
+):
     articles = (
         pipeline
         | "BucketFiles" >> beam.Create(bucket_files)
         | "ReadBucket" >> beam.FlatMap(read_spill)
     )
     expected_rows = articles | "CountRowsPerPartition" >> CountRowsPerPartition()
+    articles = articles | "DropExactDuplicates" >> DropExactDuplicates()
+    if output.dedup_files:
+        articles = articles | "DropAlreadyWritten" >> DropAlreadyWritten(list(output.dedup_files))
     (
         articles
-        | "DropExactDuplicates" >> DropExactDuplicates()
         | "WritePartitionedParquet"
-        >> WritePartitionedParquet(options.output, options.rows_per_file, expected_rows)
+        >> WritePartitionedParquet(
+            output.write_dir, options.rows_per_file, expected_rows, output.staged
+        )
     )
 
 
@@ -594,10 +640,16 @@ def plan_extract_shares(
     return shares
 
 
-def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_factory) -> dict:
+def run_in_waves(
+    options: PipelineOptions,
+    ingested_at: dt.datetime,
+    runner_factory,
+    output_run: OutputRun | None = None,
+) -> dict:
     """The batch run of pipeline.graph.run in bounded waves; returns the run summary.
 
-    `runner_factory(options)` builds the local runner of one pipeline.
+    `runner_factory(options)` builds the local runner of one pipeline. With `output_run`, files
+    are staged, committed at the end, and texts the output holds are skipped (output_state.py).
     """
     news = options.view_as(NewsPipelineOptions)
     quiet = bool(getattr(news, "quiet", False))
@@ -607,13 +659,14 @@ def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_fact
     work = tempfile.mkdtemp(prefix="waves-", dir=work_root)
     totals: Counter = Counter()
     passes = PassRunner(options, runner_factory, workers)
+    output = WaveOutput.of(news.output, output_run)
     try:
         store = StateStore(os.path.join(work, "statistics.sqlite"))
         waves = plan_extract_shares(news, list_input_files(news.input), workers)
         totals.update(
             passes.run_all(
                 build_extract_wave,
-                [(paths, work, store.path) for paths in waves],
+                [(paths, work, store.path, output) for paths in waves],
                 _PassProgress("extract", len(waves), quiet),
             )
         )
@@ -638,7 +691,10 @@ def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_fact
         totals.update(
             passes.run_all(
                 build_clean_pass,
-                [(share, statistics_file, ingested_at, work, buckets) for share in clean_shares],
+                [
+                    (share, statistics_file, ingested_at, work, buckets, output)
+                    for share in clean_shares
+                ],
                 _PassProgress("clean", len(clean_shares), quiet),
             )
         )
@@ -652,13 +708,15 @@ def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_fact
         totals.update(
             passes.run_all(
                 build_write_bucket,
-                [(files,) for files in bucket_shares],
+                [(files, output) for files in bucket_shares],
                 _PassProgress("write", len(bucket_shares), quiet),
             )
         )
     finally:
         passes.close()
         shutil.rmtree(work, ignore_errors=True)
+    if output_run is not None:
+        output_run.commit()
     summary = build_summary(
         dict(totals),
         {
@@ -670,6 +728,7 @@ def run_in_waves(options: PipelineOptions, ingested_at: dt.datetime, runner_fact
             "output": news.output,
             "waves": len(waves),
             "dedup_buckets": buckets,
+            **(output_run.summary_fields(dict(totals)) if output_run else {}),
         },
     )
     summary_path = write_summary(news.output, summary)

@@ -170,3 +170,42 @@ def test_extract_shares_cut_files_and_large_json_lines_for_every_worker(tmp_path
     ranges = [share[0] for share in two[3:]]
     assert len(ranges) == 4 and all(len(share) == 1 for share in two[3:])
     assert ranges[0][1] == 0 and ranges[-1][2] == size  # line-aligned, covering the file
+
+
+def test_waves_stage_their_files_skip_texts_written_before_and_can_overwrite(corpus, tmp_path):
+    output = tmp_path / "out"
+    argv = ["--input", str(corpus), "--output", str(output), "--wave_size=5", "--quiet"]
+    first = run(argv)
+    rows = _rows(output)
+    assert first["rows"] == len(rows) > 0 and first["files_committed"] > 0
+    assert (output / "_SUCCESS").is_file()
+    assert not [path for path in (output / "_staging").rglob("*") if path.is_file()]
+
+    again = run(argv)  # append: every text is in the output already
+    assert again["rows"] == 0 and again["already_written"] == len(rows)
+    assert again["balanced"] and _rows(output) == rows
+
+    replaced = run([*argv, "--overwrite"])
+    assert replaced["rows"] == len(rows) and replaced["output_mode"] == "overwrite"
+    assert _rows(output) == rows
+
+
+def test_runs_without_wave_size_go_in_waves_only_when_the_input_is_over_one_wave():
+    from pipeline.waves import AUTO_WAVES_ABOVE_BYTES, DEFAULT_WAVE_SIZE, auto_wave_size
+
+    pages = [(f"p{index}.html", 50_000) for index in range(DEFAULT_WAVE_SIZE)]
+    assert auto_wave_size(pages) == 0
+    assert auto_wave_size([*pages, ("one_more.html", 10)]) == DEFAULT_WAVE_SIZE
+    assert auto_wave_size([("big.jsonl", AUTO_WAVES_ABOVE_BYTES + 1)]) == DEFAULT_WAVE_SIZE
+    # 8.7 million short records fit in a few MB of gzip
+    assert auto_wave_size([("archive.jsonl.gz", AUTO_WAVES_ABOVE_BYTES // 9)]) == DEFAULT_WAVE_SIZE
+    assert auto_wave_size([("archive.jsonl", AUTO_WAVES_ABOVE_BYTES // 9)]) == 0
+
+
+def test_a_large_input_without_wave_size_runs_in_waves(corpus, tmp_path, monkeypatch):
+    import pipeline.waves as waves
+
+    monkeypatch.setattr(waves, "DEFAULT_WAVE_SIZE", 5)  # 11 files: more than one wave
+    summary = run(["--input", str(corpus), "--output", str(tmp_path / "out"), "--quiet"])
+    assert summary["runner"].startswith("FnApiRunner in waves") and summary["waves"] == 3
+    assert summary["balanced"] and summary["rows"] > 0
