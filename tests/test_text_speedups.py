@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.clean import _clean_line_list
-from transforms.text import truecase
+from transforms.text import detokenize, truecase
 from transforms.text.boilerplate import default_rules, strip_boilerplate_line, title_key
 from transforms.text.unicode_fix import non_ascii_windows, normalize_whitespace
 from transforms.text.words import _UNSPACED_CHARACTER, count_words
@@ -165,3 +165,29 @@ def test_the_rules_that_require_words_still_fire_on_their_lines():
 @given(texts_of("Ab", " ", "-", "_", "'", "\t", "9", "ß", "\u212a", "é", "!", "\x7f", "\x00"))
 def test_title_keys_of_ascii_lines_are_those_of_the_regex(line):
     assert title_key(line) == re.sub(r"\W+", "", line.casefold())
+
+
+OLD_SPACED_PUNCT = re.compile(r"(?:^|\s)[,.;:!?%)\]}](?=\s|$)")
+OLD_ATTACHED_PUNCT = re.compile(r"\w[,.;:!?)\]]")
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts_of("a", "1", " ", "\n", "\t", ".", ",", ")", "%", "]", "é", "_", "?!", max_size=30))
+def test_punctuation_counts_of_looks_tokenized_are_those_of_the_old_patterns(text):
+    assert len(detokenize._SPACED_PUNCT.findall(text)) == len(OLD_SPACED_PUNCT.findall(text))
+    assert len(detokenize._ATTACHED_PUNCT.findall(text)) == len(OLD_ATTACHED_PUNCT.findall(text))
+
+
+def old_is_title_case(line):
+    words = truecase._CONTENT_WORD.findall(line)
+    if len(words) < 3:
+        return False
+    content = [word for word in words if word.lower() not in truecase._FUNCTION_WORDS]
+    capitalized = sum(1 for word in content if word[0].isupper())
+    return len(content) >= 3 and capitalized >= 0.9 * len(content)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts_of("The", "the", " ", "House", "said", "of", "Élan", "élan", "x", "-", "'s", "12"))
+def test_title_case_lines_are_those_of_the_whole_line_count(line):
+    assert truecase._is_title_case(line) == old_is_title_case(line)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-_SPACED_PUNCT = re.compile(r"(?:^|\s)[,.;:!?%)\]}](?=\s|$)")
-_ATTACHED_PUNCT = re.compile(r"\w[,.;:!?)\]]")
+# Punctuation alone between spaces (or at the start), and punctuation right after a word: both
+# counted by findall. Each pattern starts with the punctuation and looks behind from there, so
+# the search skips to punctuation in C (same counts as "(?:^|\s)[...]" and "\w[...]").
+_SPACED_PUNCT = re.compile(r"[,.;:!?%)\]}](?:(?<=\s[,.;:!?%)\]}])|(?<=\A[,.;:!?%)\]}]))(?=\s|$)")
+_ATTACHED_PUNCT = re.compile(r"[,.;:!?)\]](?<=\w[,.;:!?)\]])")
 _OPEN_SPACE = re.compile(r"([(\[{$#]) ")
 _SPACE_CLOSE = re.compile(r" ([,.;:!?%)\]}])")
 _SPLIT_CONTRACTION = re.compile(r"(\w) (n't|'s|'re|'ve|'ll|'d|'m)\b", re.IGNORECASE)

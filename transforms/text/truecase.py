@@ -59,7 +59,9 @@ def is_lowercased(
     letters = len(encoded) - len(encoded.translate(None, _CP1252_LETTERS))
     if letters < min_letters:
         return False
-    return len(encoded) - len(encoded.translate(None, _CP1252_CAPITALS)) <= max_upper_ratio * letters
+    return (
+        len(encoded) - len(encoded.translate(None, _CP1252_CAPITALS)) <= max_upper_ratio * letters
+    )
 
 
 def _cp1252_bytes_where(test) -> bytes:
