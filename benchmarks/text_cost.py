@@ -65,7 +65,6 @@ from transforms.text.truecase import (  # noqa: E402
     is_lowercased,
     lowercased_vocabulary,
     merge_casings,
-    restrict_casings,
 )
 
 WORK_DIR = REPO / "benchmarks" / "_work"
@@ -187,10 +186,8 @@ def learn_statistics(articles, clock: StepClock) -> CorpusStatistics:
         frozen = frozenset(vocabulary)
         for article in articles:
             if not clock.call("casings (stats pass)", is_lowercased, article.text):
-                counted = clock.call("casings (stats pass)", count_casings, article.text)
-                merge_casings(
-                    merged, clock.call("casings (stats pass)", restrict_casings, counted, frozen)
-                )
+                counted = clock.call("casings (stats pass)", count_casings, article.text, frozen)
+                merge_casings(merged, counted)
     casings = {word: forms for word, forms in merged.items() if set(forms) != {word}}
     return CorpusStatistics(
         boilerplate_lines={k: v for k, v in learned.items() if v}, casings=casings

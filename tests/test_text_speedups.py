@@ -191,3 +191,29 @@ def old_is_title_case(line):
 @given(texts_of("The", "the", " ", "House", "said", "of", "Élan", "élan", "x", "-", "'s", "12"))
 def test_title_case_lines_are_those_of_the_whole_line_count(line):
     assert truecase._is_title_case(line) == old_is_title_case(line)
+
+
+CASED_PIECES = [
+    "The White House said ",
+    "President Bill Clinton met ",
+    "the Department of Conservation. ",
+    "Mr. Putin ",
+    "us ",
+    "US ",
+    "bill ",
+    "New York ",
+    "\n",
+    "A Battle Against Winter\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts_of(*CASED_PIECES, max_size=12),
+    st.sets(st.sampled_from(["the", "white", "house", "bill", "us", "of", "new", "york", "putin"])),
+)
+def test_casings_counted_for_a_vocabulary_are_those_restricted_to_it(text, words):
+    vocabulary = frozenset(words)
+    assert truecase.count_casings(text, vocabulary) == truecase.restrict_casings(
+        truecase.count_casings(text), vocabulary
+    )

@@ -20,7 +20,6 @@ from transforms.text.truecase import (
     is_lowercased,
     lowercased_vocabulary,
     merge_casings,
-    restrict_casings,
 )
 
 # A learned boilerplate line must be short (templates are; repeated paragraphs are syndication)
@@ -95,7 +94,7 @@ def _casings_to_learn(article, vocabulary: frozenset[str]):
     """The casings of a cased article's words that the run's lowercased articles use."""
     if vocabulary and not is_lowercased(article.text):
         Metrics.counter("news", "stats.casings_learned_from").inc()
-        yield restrict_casings(count_casings(article.text), vocabulary)
+        yield count_casings(article.text, vocabulary)
 
 
 def _boilerplate_by_source(pairs) -> dict[str, frozenset[str]]:

@@ -170,10 +170,13 @@ def _is_title_case(line: str) -> bool:
     return content >= _TITLE_CASE_MIN_WORDS and capitalized >= _TITLE_CASE_SHARE * content
 
 
-def count_casings(text: str) -> dict[str, Counter]:
+def count_casings(text: str, vocabulary: frozenset[str] | None = None) -> dict[str, Counter]:
     """{lowercase word: Counter(casing -> count)} for the words text capitalizes somewhere
     (sentence-initial words not counted), {lowercase phrase: Counter(casing -> count)} for
-    adjacent capitalized words, and {LOWERCASE_FORMS: Counter(word -> count)} for the rest."""
+    adjacent capitalized words, and {LOWERCASE_FORMS: Counter(word -> count)} for the rest.
+
+    With a `vocabulary`: `restrict_casings(count_casings(text), vocabulary)`, without counting
+    what it would drop."""
     text = "\n".join(line for line in text.split("\n") if not _is_title_case(line))
     tokens = Counter(_TOKEN.findall(text))
     tokens.subtract(_SENTENCE_INITIAL_TOKEN.findall(text))
@@ -182,6 +185,8 @@ def count_casings(text: str) -> dict[str, Counter]:
         count = tokens.pop(token)
         if count > 0 and not token.isdigit():
             lower = token.lower()
+            if vocabulary is not None and lower not in vocabulary:
+                continue
             if lower in counts:
                 counts[lower][token] = count
             else:
@@ -191,7 +196,9 @@ def count_casings(text: str) -> dict[str, Counter]:
         words = run.split(" ")
         in_run.update(word for word in words if word not in _CONNECTORS)
         for phrase in _adjacent_pairs(words):
-            counts.setdefault(phrase.lower(), Counter())[phrase] += 1
+            key = phrase.lower()
+            if vocabulary is None or all(part in vocabulary for part in key.split(" ")):
+                counts.setdefault(key, Counter())[phrase] += 1
     # A capitalized word's sightings inside a run of capitals ("Bill" in "President Bill
     # Clinton", "States" in "United States"), next to its count, under NAME_PART_PREFIX + form:
     # for a common word, such a capital is the phrase's, not the word's.
@@ -199,6 +206,10 @@ def count_casings(text: str) -> dict[str, Counter]:
         forms = counts.get(word.lower())
         if forms is not None and word in forms:
             forms[NAME_PART_PREFIX + word] = count
+    if vocabulary is not None:
+        counts[LOWERCASE_FORMS] = Counter(
+            {word: n for word, n in tokens.items() if word in vocabulary}
+        )
     return counts
 
 
