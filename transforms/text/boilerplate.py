@@ -16,7 +16,8 @@ MAX_BOILERPLATE_LINE_CHARS = 500
 # related-links blocks follow the article; earlier, the heading may be an inline box mid-story.
 TAIL_MIN_SHARE_BEFORE = 2 / 3
 # trafilatura writes list items as "- item": rules match the item without its marker.
-_LIST_MARKER = re.compile(r"^[-*•·]\s+")
+_LIST_MARKERS = "-*•·"
+_LIST_MARKER = re.compile(rf"^[{_LIST_MARKERS}]\s+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,9 @@ class Rule:
     # Lowercase words of which every line the pattern matches holds one (any case): a line
     # without any is not matched against the pattern. Empty: every line is.
     requires: tuple[str, ...] = ()
+    # The same words as one case-insensitive regex (with the pattern's own case rules), for
+    # lines that are not ASCII.
+    requires_pattern: re.Pattern | None = None
 
 
 def parse_rules(lines) -> tuple[Rule, ...]:
@@ -45,7 +49,10 @@ def parse_rules(lines) -> tuple[Rule, ...]:
             compiled = re.compile(rf"(?:{pattern})$", re.IGNORECASE)
         else:
             raise ValueError(f"rule {rule_id}: unknown kind {kind!r}")
-        rules.append(Rule(rule_id, kind, compiled, requires))
+        requires_pattern = (
+            re.compile("|".join(map(re.escape, requires)), re.IGNORECASE) if requires else None
+        )
+        rules.append(Rule(rule_id, kind, compiled, requires, requires_pattern))
     return tuple(rules)
 
 
@@ -64,17 +71,18 @@ def strip_boilerplate_line(line: str, rules: tuple[Rule, ...]) -> tuple[str, str
     lowered = _ascii_lowered(stripped)
     suffix_rules, whole_line_rules = _rules_by_kind(rules)
     for rule in suffix_rules:
-        if rule.requires and not _may_match(rule, lowered):
+        if rule.requires and not _may_match(rule, stripped, lowered):
             continue
         # search() first: most lines end with no suffix, and sub() costs more to find that out.
         if rule.pattern.search(stripped):
             stripped, fired = rule.pattern.sub("", stripped).strip(), rule.rule_id
             lowered = _ascii_lowered(stripped)
-    unmarked = _LIST_MARKER.sub("", stripped)
+    # (Most lines start with no list marker: the regex only runs on those that may.)
+    unmarked = _LIST_MARKER.sub("", stripped) if stripped[:1] in _LIST_MARKERS else stripped
     marked = unmarked != stripped  # most lines have no list marker: one form to match
     for rule in whole_line_rules:
         # (The unmarked line is part of the line: what the line lacks, it lacks too.)
-        if rule.requires and not _may_match(rule, lowered):
+        if rule.requires and not _may_match(rule, stripped, lowered):
             continue
         if rule.pattern.fullmatch(stripped) or (marked and rule.pattern.fullmatch(unmarked)):
             return "", rule.rule_id
@@ -106,12 +114,16 @@ def _ascii_lowered(text: str) -> str | None:
     return text.lower() if text.isascii() else None
 
 
-def _may_match(rule: Rule, lowered: str | None) -> bool:
-    """False when the line cannot match the rule: it is ASCII and holds none of the words the
-    rule requires. (A regex search for a word costs about as much as many rules.)"""
-    if not rule.requires or lowered is None:
+def _may_match(rule: Rule, line: str, lowered: str | None) -> bool:
+    """False when the line holds none of the words the rule requires, so cannot match it."""
+    if lowered is not None:  # ASCII: plain substring tests on the lowercased line
+        for word in rule.requires:  # noqa: SIM110 - any() and its generator cost more
+            if word in lowered:
+                return True
+        return False
+    if rule.requires_pattern is None:
         return True
-    return any(word in lowered for word in rule.requires)
+    return rule.requires_pattern.search(line) is not None
 
 
 def tail_start(lines: list[str], rules: tuple[Rule, ...]) -> int | None:
