@@ -3,7 +3,15 @@ import json
 
 import pytest
 
-from tests.helpers import SEED_PROSE, html_document, sample_text, text_document
+from tests.helpers import (
+    READABILITY,
+    SEED_PROSE,
+    SHARED,
+    html_document,
+    needs_shared,
+    sample_text,
+    text_document,
+)
 from transforms.extract import extract_article, host_of, source_key_of
 from transforms.records import FORMAT_JSONL, PipelineError, RawDocument
 
@@ -17,6 +25,9 @@ watched by hundreds of people who lined the quays despite the cold.</p>
 <p>The harbour master said traffic would be back to normal by the end of the month, once the
 last container vessels have been unloaded and the cranes inspected.</p>
 </article></body></html>"""
+
+
+TRAFILATURA_CACHE = SHARED / "corpora" / "html" / "trafilatura-cache"
 
 
 def json_document(record, uri="mem://dump.jsonl#line=1"):
@@ -122,7 +133,7 @@ def test_source_key_falls_back_to_the_folder():
     assert host_of(None) is None
 
 
-def test_short_fast_extraction_is_retried_with_fallbacks(monkeypatch):
+def test_short_fast_extraction_is_retried_only_on_a_page_with_much_more_text(monkeypatch):
     import trafilatura
 
     from transforms.documents import html_extract
@@ -135,10 +146,93 @@ def test_short_fast_extraction_is_retried_with_fallbacks(monkeypatch):
         return trafilatura.settings.Document.from_dict({"text": text})
 
     monkeypatch.setattr(html_extract.trafilatura, "bare_extraction", fake_bare_extraction)
-    assert html_extract.extract_html(b"<html></html>").text.startswith("a much longer")
+    wordy_page = (
+        "<html><body><div>" + "Words a reader sees on the page. " * 20 + "</div></body></html>"
+    )
+    assert html_extract.extract_html(wordy_page).text.startswith("a much longer")
     assert calls == [True, False]
+
+    calls.clear()  # the page shows no more text than the fast pass kept: no retry
+    scripted_page = (
+        "<html><body><p>short</p><script>" + "var x = 1; " * 200 + "</script></body></html>"
+    )
+    assert html_extract.extract_html(scripted_page).text == "short"
+    assert calls == [True]
 
     calls.clear()
     monkeypatch.setattr(html_extract, "RETRY_WITH_FALLBACKS_BELOW_CHARS", 3)
-    assert html_extract.extract_html(b"<html></html>").text == "short"
+    assert html_extract.extract_html(wordy_page).text == "short"
     assert calls == [True]
+
+
+def test_page_text_length_counts_what_a_reader_sees():
+    from trafilatura.utils import load_html
+
+    from transforms.documents.html_extract import page_text_length
+
+    tree = load_html(
+        "<html><head><title>Not counted</title></head><body><p>Two words</p>"
+        "<script>var hidden = 1;</script><style>p {}</style><p>and\n  three</p></body></html>"
+    )
+    assert page_text_length(tree) == len("Twowordsandthree")
+    assert page_text_length(load_html("<html><head><title>x</title></head></html>")) == 0
+
+
+# A news page, a blog post with a byline in the page, a page that needs the fallback
+# extractors, and one without any date.
+SHARED_PAGES = [
+    READABILITY / "bbc-1" / "source.html",
+    TRAFILATURA_CACHE / "boingboing.net.millenials.html",
+    TRAFILATURA_CACHE / "spiegel.de.albtraum.html",
+    TRAFILATURA_CACHE / "fairkom.eu.about.html",
+]
+
+
+@needs_shared
+@pytest.mark.parametrize("path", SHARED_PAGES, ids=lambda path: path.parent.name + path.name)
+def test_one_parse_gives_the_metadata_and_text_of_separate_trafilatura_calls(path):
+    import copy
+
+    import trafilatura
+    from lxml import etree
+    from trafilatura.metadata import extract_metadata
+    from trafilatura.utils import load_html
+
+    from transforms.documents import html_extract
+
+    payload = path.read_bytes()
+    tree = load_html(payload)
+    before = etree.tostring(tree)
+    date_params = html_extract._date_params()
+    ours = html_extract.page_metadata(tree, None, date_params)
+    assert etree.tostring(tree) == before  # the tree serves the extraction passes next
+    theirs = extract_metadata(copy.copy(tree), None, date_params)
+    for field in ("title", "author", "url", "date", "sitename", "language", "description"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+
+    options = html_extract.TRAFILATURA_OPTIONS
+    fast = trafilatura.bare_extraction(payload, **options).text
+    thorough = trafilatura.bare_extraction(payload, **{**options, "fast": False}).text
+    text = html_extract.extract_html(payload).text
+    # the fallbacks run on short fast text only, and only a longer text replaces it
+    assert text == (max(fast, thorough, key=len) if len(fast) < 1000 else fast)
+
+
+@needs_shared
+def test_the_extensive_date_search_takes_no_copyright_year():
+    from transforms.documents.html_extract import extract_html
+
+    # its only date-like text is a footer year, which htmldate reads as 1995-01-01
+    page = TRAFILATURA_CACHE / "fairkom.eu.about.html"
+    assert extract_html(page.read_bytes()).published_at is None
+
+
+def test_a_copyright_year_is_no_date_but_a_dateline_is():
+    from transforms.documents.html_extract import extract_html
+
+    body = "<p>" + "The council voted on the new bridge after a long debate. " * 8 + "</p>"
+    footer = "<footer>Copyright 2016 Example Media</footer>"
+    page = f"<html><body><article>{body}</article>{footer}</body></html>"
+    assert extract_html(page).published_at is None
+    dated = f"<html><body><article><p>Posted 22 May 2016</p>{body}</article>{footer}</body></html>"
+    assert extract_html(dated).published_at.date() == dt.date(2016, 5, 22)

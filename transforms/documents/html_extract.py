@@ -27,7 +27,7 @@ from transforms.text.dates import parse_published
 
 # trafilatura's knobs live here and only here; the benchmarks import the same settings.
 # fast=True skips the fallback extractors (readability-lxml, jusText) unless the fast path
-# finds little text (see extract_html). fast alone, on the readability
+# finds little text (see _worth_a_retry). fast alone, on the readability
 # pages it raised 4-gram F1 from 0.923 to 0.935 (both halves of the set: 0.967/0.879 ->
 # 0.967/0.903) and halved the cost per page (benchmarks/extraction.py).
 # Measured and kept out (F1 0.950 with these settings): favor_precision 0.921 (drops whole
@@ -35,29 +35,50 @@ from transforms.text.dates import parse_published
 # 0.951 (one page only), fast=False 0.928. prune_xpath for aside/figure/nav changes nothing
 # (trafilatura drops them already); class-substring prunes ("newsletter", "comment") wipe
 # whole articles whose <body> class names contain the word.
+# Cost (benchmarks/dates.py, CPU ms/page over the 148 readability + trafilatura-cache pages,
+# same process; trafilatura.extract defaults 52.4): 66.3 before, 58.6 now, the same text on
+# every page. The page is parsed once (was up to three times: fast pass, retry, date
+# fallback); metadata is trafilatura's less categories, tags and license, which the pipeline
+# never reads (page_metadata, 8% of the time); the retry reuses the fast pass's metadata and
+# runs only where the page shows much more text than the fast pass kept. What is left is
+# mostly trafilatura's main extractor (~55%) and its byline search (extract_author, ~16%:
+# a copy of the page pruned by regex XPaths; skipping it would lose 47 of 148 authors).
 TRAFILATURA_OPTIONS = {
     "fast": True,
     "include_comments": False,
     "include_tables": True,
     "include_images": False,
     "include_links": False,
-    "with_metadata": True,
+    "with_metadata": False,  # page_metadata reads it, once per page
     "deduplicate": False,
 }
 
-# Dates: trafilatura asks htmldate, whose extensive search reads dates out of the whole page
-# source, attribute values included: the only "2000" of a page in `xmlns:rdfs="http://www.w3.org
-# /2000/01/rdf-schema#"` made it 2000-01-01, a script path /2019/05/12/app.js 2019-05-12. So
-# trafilatura's call is the plain search (metadata, JSON-LD, URL, time elements, text), and
-# only when it finds nothing does the extensive search run, on the page without scripts,
-# styles, links, and namespace or schema attributes (see _date_outside_code).
+# Dates: htmldate's plain search (metadata, JSON-LD, URL, time elements, text) in
+# page_metadata; only when it finds nothing does the extensive search run, on the page
+# without scripts, styles, links, and namespace or schema attributes (_date_outside_code):
+# it reads dates out of the whole page source, attribute values included (the only "2000"
+# of a page in `xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#"` made it 2000-01-01, a
+# script path /2019/05/12/app.js 2019-05-12), and its last resorts, a copyright year or a
+# bare year or month, come back as the 1st of a month: those are not taken.
+# benchmarks/dates.py: the extensive search dates 4 of the 38 readability news pages the
+# plain one leaves undated (la-nacion, lwn-1, qq, yahoo-4, all right by reading the page)
+# and costs ~2-3 ms/page; on the 48 held-out pages it added 10 dates, all on pages with
+# no date (7 were 1st-of-month years, now refused; left: bmjv.de 2016-01-02,
+# creativecommons.org 2016-05-22, demokratiewebstatt.at 2016-10-07). Kept for news pages.
 PLAIN_DATE_SEARCH = {"original_date": True, "extensive_search": False}
 # Attributes that name vocabularies (namespaces, schema.org types), never the page's date.
 _VOCABULARY_ATTRIBUTES = ("itemtype", "profile", "vocab", "typeof", "prefix", "schemalocation")
 _CODE_ELEMENTS = ("script", "style", "link", "noscript", "svg", "template")
 
-# Below this many characters of fast-path text, the page is extracted again with fallbacks.
+# Below this many characters of fast-path text, the page is extracted again with fallbacks,
 RETRY_WITH_FALLBACKS_BELOW_CHARS = 1000
+# but only when the page shows this many times more text than the fast path kept: on the 148
+# shared pages, 21 fell below 1000 characters and the fallbacks found more on 5, all with a
+# page 12 to 96 times the fast text; 13 of the 16 others were below 8 times (pages with
+# little text, where the fallbacks find nothing either). benchmarks/dates.py: the rule cut
+# extract_html's CPU by ~4 ms/page with the same text on every page.
+RETRY_WHEN_PAGE_TEXT_TIMES = 8
+_HIDDEN_TEXT_ELEMENTS = ("script", "style", "noscript", "template")
 
 
 @dataclasses.dataclass
@@ -158,6 +179,30 @@ def _text_length(document) -> int:
     return len((document.text if document is not None else "") or "")
 
 
+def _non_space_length(text: str) -> int:
+    return len(text) - sum(text.count(space) for space in " \t\n\r\xa0")
+
+
+def page_text_length(tree: etree._Element) -> int:
+    """Characters other than white space a reader sees in the page's <body>."""
+    body = tree.find("body")
+    if body is None:
+        return 0
+    hidden = sum(
+        _non_space_length(element.text_content()) for element in body.iter(*_HIDDEN_TEXT_ELEMENTS)
+    )
+    return _non_space_length(body.text_content()) - hidden
+
+
+def _worth_a_retry(document, tree: etree._Element) -> bool:
+    """Little fast-path text on a page that shows much more: the fast path likely misread
+    the layout, and the fallback extractors may find the article."""
+    if _text_length(document) >= RETRY_WITH_FALLBACKS_BELOW_CHARS:
+        return False
+    kept = _non_space_length((document.text if document is not None else "") or "")
+    return page_text_length(tree) >= RETRY_WHEN_PAGE_TEXT_TIMES * max(kept, 1)
+
+
 def extract_html(
     payload: bytes | str, url: str | None = None, *, date_fallback: bool = True
 ) -> HtmlArticle:
@@ -169,15 +214,13 @@ def extract_html(
     tree = load_html(as_html_document(payload))
     if tree is None:
         raise PipelineError("no_article_text", "trafilatura found no main text in the page")
-    metadata = page_metadata(tree, url, _date_params())
-    options = {**TRAFILATURA_OPTIONS, "with_metadata": False}
     try:
-        document = trafilatura.bare_extraction(tree, url=url or metadata.url, **options)
-        if _text_length(document) < RETRY_WITH_FALLBACKS_BELOW_CHARS:
-            # Little text from the fast path: often a layout it misreads. The fallback
-            # extractors (readability-lxml, jusText) cost more, so only pay for them here.
+        metadata = page_metadata(tree, url, _date_params())
+        document = trafilatura.bare_extraction(tree, url=url or metadata.url, **TRAFILATURA_OPTIONS)
+        if _worth_a_retry(document, tree):
+            # The fallback extractors (readability-lxml, jusText) cost more: only pay here.
             thorough = trafilatura.bare_extraction(
-                tree, url=url or metadata.url, **{**options, "fast": False}
+                tree, url=url or metadata.url, **{**TRAFILATURA_OPTIONS, "fast": False}
             )
             if _text_length(thorough) > _text_length(document):
                 document = thorough
