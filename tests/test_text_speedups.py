@@ -7,13 +7,14 @@ feeds both texts built from the characters that make the difference.
 import dataclasses
 import re
 
+import ftfy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.clean import _clean_line_list
 from transforms.text import detokenize, truecase
 from transforms.text.boilerplate import default_rules, strip_boilerplate_line, title_key
-from transforms.text.unicode_fix import non_ascii_windows, normalize_whitespace
+from transforms.text.unicode_fix import fix_unicode, non_ascii_windows, normalize_whitespace
 from transforms.text.words import _UNSPACED_CHARACTER, count_words
 
 
@@ -216,4 +217,36 @@ def test_casings_counted_for_a_vocabulary_are_those_restricted_to_it(text, words
     vocabulary = frozenset(words)
     assert truecase.count_casings(text, vocabulary) == truecase.restrict_casings(
         truecase.count_casings(text), vocabulary
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    texts_of(
+        "plain ",
+        "&amp;",
+        "&",
+        "<b>",
+        "\r\n",
+        "\u2028",
+        "\x85",
+        "\x1b[31m",
+        "\ufb01",
+        "\uff21",
+        "\x07",
+        "e\u0301",
+        "\u2019",
+        "Ã©",
+        "é",
+        "\ud800",
+        max_size=10,
+    )
+)
+def test_fix_unicode_gives_what_every_ftfy_step_gives(text):
+    from tests.test_unicode_fix import _reference_fix
+
+    repaired, fixes = fix_unicode(text)
+    assert repaired == _reference_fix(text)
+    assert ("unicode_repaired" in fixes or "mojibake" in fixes) == (
+        ftfy.fix_and_explain(text, uncurl_quotes=False)[0] != text
     )

@@ -73,10 +73,22 @@ def could_be_mojibake(text: str) -> bool:
     return badness.is_bad("\x00".join(non_ascii_windows(text)))
 
 
-def _ftfy_config(text: str) -> ftfy.TextFixerConfig:
+# Characters one of ftfy's other steps acts on: "&" (HTML entities), C1 controls, "\r" and
+# Unicode line separators, surrogates, ESC (terminal escapes), ligatures, wide characters and
+# control characters. Text with none of them, no mojibake and in NFC, ftfy returns unchanged.
+_FTFY_STEP_CHARS = re.compile(
+    "[&\r\x1b\u2028\u2029\x80-\x9f\ud800-\udfff"
+    + re.escape(
+        "".join(map(chr, (*chardata.LIGATURES, *chardata.WIDTH_MAP, *chardata.CONTROL_CHARS)))
+    )
+    + "]"
+)
+
+
+def _ftfy_config(text: str, mojibake: bool) -> ftfy.TextFixerConfig:
     """ftfy's defaults (quotes left curly: we straighten them ourselves), minus the steps that
     would find nothing to do in this text."""
-    if could_be_mojibake(text):
+    if mojibake:
         # A decoding fix may produce characters that other steps act on: run them all.
         return ftfy.TextFixerConfig(uncurl_quotes=False)
     return ftfy.TextFixerConfig(
@@ -91,7 +103,15 @@ def _ftfy_config(text: str) -> ftfy.TextFixerConfig:
 def fix_unicode(text: str) -> tuple[str, list[str]]:
     """Mojibake repaired (ftfy), quotes straightened, dashes unified, NFC; and what changed."""
     fixes: list[str] = []
-    repaired, explanation = ftfy.fix_and_explain(text, config=_ftfy_config(text))
+    mojibake = could_be_mojibake(text)
+    if (
+        not mojibake
+        and not _FTFY_STEP_CHARS.search(text)
+        and unicodedata.is_normalized("NFC", text)
+    ):
+        repaired, explanation = text, []  # what ftfy would return, at the cost of one search
+    else:
+        repaired, explanation = ftfy.fix_and_explain(text, config=_ftfy_config(text, mojibake))
     if repaired != text:
         steps = {part for step in explanation or () for part in step}
         fixes.append("mojibake" if steps & _MOJIBAKE_STEPS else "unicode_repaired")
