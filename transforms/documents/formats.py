@@ -98,12 +98,11 @@ def unsupported_format(head: bytes) -> str | None:
         return "pdf"
     if head.startswith(_OLE_MAGIC):
         return "ole"
-    kind = filetype.guess(head)
-    if kind is None:
-        return None
+    # Binary evidence first: text has none, and filetype's ~80 matchers cost more than reading.
     if not _CONTROL_BYTES_RE.search(head[:_BINARY_EVIDENCE_BYTES]):
         return None
-    return kind.extension
+    kind = filetype.guess(head)
+    return None if kind is None else kind.extension
 
 
 # UTF-16 and UTF-32 text without a BOM: tried only on bytes that do not look like text as they
