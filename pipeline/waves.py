@@ -67,7 +67,6 @@ from transforms.text.truecase import (
     is_lowercased,
     lowercased_vocabulary,
     merge_casings,
-    restrict_casings,
 )
 from transforms.write import CountRowsPerPartition, WriteDeadLetters, WritePartitionedParquet
 
@@ -407,7 +406,7 @@ def learn_casings(article_files: list[str], vocabulary: frozenset[str]) -> tuple
         for article in read_spill(path):
             if not is_lowercased(article.text):
                 taught += 1
-                merge_casings(merged, restrict_casings(count_casings(article.text), vocabulary))
+                merge_casings(merged, count_casings(article.text, vocabulary))
     # Words only ever seen lowercase teach nothing the default does not do.
     return {word: forms for word, forms in merged.items() if set(forms) != {word}}, taught
 
