@@ -35,9 +35,9 @@ from transforms.text.dates import parse_published
 # 0.951 (one page only), fast=False 0.928. prune_xpath for aside/figure/nav changes nothing
 # (trafilatura drops them already); class-substring prunes ("newsletter", "comment") wipe
 # whole articles whose <body> class names contain the word.
-# Cost (benchmarks/dates.py, CPU ms/page over the 148 readability + trafilatura-cache pages,
-# same process; trafilatura.extract defaults 52.4): 66.3 before, 58.6 now, the same text on
-# every page. The page is parsed once (was up to three times: fast pass, retry, date
+# Cost (benchmarks/dates.py --rounds 2, CPU ms/page over the 148 readability +
+# trafilatura-cache pages, one process, cold caches): 70.1 before, 59.1 now (trafilatura.extract
+# defaults: 53.8), the same text on every page. The page is parsed once (was up to three times: fast pass, retry, date
 # fallback); metadata is trafilatura's less categories, tags and license, which the pipeline
 # never reads (page_metadata, 8% of the time); the retry reuses the fast pass's metadata and
 # runs only where the page shows much more text than the fast pass kept. What is left is
@@ -62,7 +62,7 @@ TRAFILATURA_OPTIONS = {
 # bare year or month, come back as the 1st of a month: those are not taken.
 # benchmarks/dates.py: the extensive search dates 4 of the 38 readability news pages the
 # plain one leaves undated (la-nacion, lwn-1, qq, yahoo-4, all right by reading the page)
-# and costs ~2-3 ms/page; on the 48 held-out pages it added 10 dates, all on pages with
+# and costs 3-5 ms/page; on the 48 held-out pages it added 10 dates, all on pages with
 # no date (7 were 1st-of-month years, now refused; left: bmjv.de 2016-01-02,
 # creativecommons.org 2016-05-22, demokratiewebstatt.at 2016-10-07). Kept for news pages.
 PLAIN_DATE_SEARCH = {"original_date": True, "extensive_search": False}
@@ -75,8 +75,8 @@ RETRY_WITH_FALLBACKS_BELOW_CHARS = 1000
 # but only when the page shows this many times more text than the fast path kept: on the 148
 # shared pages, 21 fell below 1000 characters and the fallbacks found more on 5, all with a
 # page 12 to 96 times the fast text; 13 of the 16 others were below 8 times (pages with
-# little text, where the fallbacks find nothing either). benchmarks/dates.py: the rule cut
-# extract_html's CPU by ~4 ms/page with the same text on every page.
+# little text, where the fallbacks find nothing either). It skips 13 of the 21 fallback
+# passes (~45 ms each): ~4 ms/page, the same text on every page.
 RETRY_WHEN_PAGE_TEXT_TIMES = 8
 _HIDDEN_TEXT_ELEMENTS = ("script", "style", "noscript", "template")
 
