@@ -36,13 +36,14 @@ from transforms.text.dates import parse_published
 # (trafilatura drops them already); class-substring prunes ("newsletter", "comment") wipe
 # whole articles whose <body> class names contain the word.
 # Cost (benchmarks/dates.py --rounds 2, CPU ms/page over the 148 readability +
-# trafilatura-cache pages, one process, cold caches): 70.1 before, 59.1 now (trafilatura.extract
-# defaults: 53.8), the same text on every page. The page is parsed once (was up to three times: fast pass, retry, date
-# fallback); metadata is trafilatura's less categories, tags and license, which the pipeline
-# never reads (page_metadata, 8% of the time); the retry reuses the fast pass's metadata and
-# runs only where the page shows much more text than the fast pass kept. What is left is
-# mostly trafilatura's main extractor (~55%) and its byline search (extract_author, ~16%:
-# a copy of the page pruned by regex XPaths; skipping it would lose 47 of 148 authors).
+# trafilatura-cache pages, one process, cold caches): 70.1 before, 59.1 now
+# (trafilatura.extract defaults: 53.8), the same text on every page. The page is parsed
+# once (was up to three times: fast pass, retry, date fallback); metadata is trafilatura's
+# less categories, tags and license, which the pipeline never reads (page_metadata, 8% of
+# the time); the retry reuses the fast pass's metadata and runs only where the page shows
+# much more text than the fast pass kept. What is left is mostly trafilatura's main
+# extractor (~55%) and its byline search (extract_author, ~16%: a copy of the page pruned
+# by regex XPaths; skipping it would lose 47 of 148 authors).
 TRAFILATURA_OPTIONS = {
     "fast": True,
     "include_comments": False,
