@@ -533,6 +533,21 @@ def local_workers(options: PipelineOptions) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
+def _start_method() -> str:
+    """fork on Linux: workers start with the driver's modules loaded (importing Beam, trafilatura
+    and the language profiles costs a few CPU seconds per process). The driver creates its
+    workers before it opens a file, a database or a thread. spawn elsewhere (macOS and Windows
+    libraries do not survive a fork)."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def _load_before_fork() -> None:
+    """What every worker would load on its first document, loaded once in the driver."""
+    from transforms.text.language import detect_language
+
+    detect_language("Loaded once before the workers start, so that each does not load it again.")
+
+
 class PassRunner:
     """Runs the pipelines of each pass: in this process with one worker, else over `workers`
     processes started once for the whole run.
@@ -549,11 +564,13 @@ class PassRunner:
         self.runner_factory = runner_factory
         self.workers = workers
         self._executor = None
+        if workers > 1 and _start_method() == "fork":
+            _load_before_fork()
         if workers > 1:
-            # spawn: workers share nothing with the driver's threads, locks or open files.
             self._executor = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=workers, mp_context=multiprocessing.get_context(_start_method())
             )
+            self._executor.submit(os.getpid).result()  # every worker starts now (fork: all)
 
     def run_all(self, build, tasks: list[tuple], on_done=None) -> Counter:
         """Counters summed over one pipeline per task, each `build(pipeline, news, *task)`."""
@@ -584,15 +601,17 @@ class PassRunner:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def share_out(items: list, max_per_share: int, workers: int, min_per_share: int = 1) -> list[list]:
+def share_out(
+    items: list, max_per_share: int, workers: int, min_per_share: int = 1, per_worker: int = 2
+) -> list[list]:
     """Consecutive shares of at most `max_per_share` items, and with several workers at least
-    two per worker (a worker that finishes early takes the next) when each keeps at least
-    `min_per_share` items."""
+    `per_worker` shares per worker (a worker that finishes early takes the next) when each
+    keeps at least `min_per_share` items."""
     if not items:
         return []
     size = max_per_share
     if workers > 1:
-        size = min(size, max(min_per_share, math.ceil(len(items) / (2 * workers))))
+        size = min(size, max(min_per_share, math.ceil(len(items) / (per_worker * workers))))
     return [items[i : i + size] for i in range(0, len(items), max(1, size))]
 
 
@@ -686,7 +705,9 @@ def run_in_waves(
         extracted = totals.get("extract.ok", 0)
         buckets = max(1, min(MAX_BUCKETS, math.ceil(extracted / news.wave_size)))
         statistics_file = save_pickle(statistics, os.path.join(work, "statistics.pkl"))
-        clean_shares = share_out(article_files, CLEAN_SHARE_FILES, workers)
+        # One share per worker: articles cost about the same to clean, and each share is a
+        # pipeline to build (about half a CPU-second).
+        clean_shares = share_out(article_files, CLEAN_SHARE_FILES, workers, per_worker=1)
         totals.update(
             passes.run_all(
                 build_clean_pass,

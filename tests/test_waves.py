@@ -103,13 +103,14 @@ def test_worker_processes_give_the_rows_and_dead_letters_of_one_run(runs):
         assert pool_summary[key] == one_summary[key], key
 
 
-def test_share_out_gives_each_worker_two_shares_within_the_bounds():
+def test_share_out_gives_each_worker_its_shares_within_the_bounds():
     items = list(range(10))
     assert share_out(items, 100, 1) == [items]
     assert share_out(items, 100, 2) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     assert share_out(items, 2, 2) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
     assert share_out(items, 100, 2, min_per_share=6) == [items[:6], items[6:]]
     assert share_out([], 5, 2) == []
+    assert share_out(items, 100, 2, per_worker=1) == [items[:5], items[5:]]
 
 
 def test_the_corpus_exercises_what_waves_must_carry_over(runs):
