@@ -510,6 +510,15 @@ def goal_lines(results: list[RunResult], args) -> list[str]:
     if multi:
         speedup = multi.docs_per_second / single.docs_per_second
         lines.append(_ratio_line(f"{workers}w / 1w (docs/s)", speedup, GOAL_SPEEDUP))
+        if bare:
+            ratio = multi.docs_per_second / bare.docs_per_second
+            lines.append(
+                _ratio_line(
+                    f"{workers}w / bare trafilatura.extract (docs/s, whole machine)",
+                    ratio,
+                    GOAL_BARE_RATIO,
+                )
+            )
     for peer in PEERS:
         measured = by_label.get(f"peer {peer}")
         if measured:
@@ -518,10 +527,10 @@ def goal_lines(results: list[RunResult], args) -> list[str]:
                     f"1w / peer {peer} (docs/s)", single.docs_per_second / measured.docs_per_second
                 )
             )
-            if multi and peer == "datatrove":
+            if multi:
                 lines.append(
                     _ratio_line(
-                        f"{workers}w / peer {peer} 1 task (docs/s)",
+                        f"{workers}w / peer {peer} (docs/s; the peer in one process)",
                         multi.docs_per_second / measured.docs_per_second,
                     )
                 )
@@ -565,6 +574,13 @@ def goal_lines(results: list[RunResult], args) -> list[str]:
             f"{single.docs_per_second:.1f} docs/s wall, {per_core:.1f} docs/cpu-s "
             f"-> {_verdict(min(single.docs_per_second, per_core) >= GOAL_TEXT_DOCS_PER_CORE)}"
         )
+        if multi:
+            per_core = multi.docs_per_second / workers
+            lines.append(
+                f"text, {workers}w: {multi.docs_per_second:.1f} docs/s wall = {per_core:.1f} "
+                f"per core, {multi.docs_per_cpu_second:.1f} docs/cpu-s "
+                f"-> {_verdict(per_core >= GOAL_TEXT_DOCS_PER_CORE)}"
+            )
     return lines
 
 

@@ -395,9 +395,11 @@ def learned_boilerplate(
     return {source_key: frozenset(lines) for source_key, lines in learned.items()}
 
 
-def learn_casings(article_files: list[str], vocabulary: frozenset[str]) -> tuple[dict, int]:
-    """Casings of the vocabulary's words in the cased articles (LearnCorpusStatistics' rule);
-    also how many articles taught them."""
+def count_share_casings(
+    article_files: list[str], vocabulary: frozenset[str]
+) -> tuple[dict[str, Counter], int]:
+    """Casings of the vocabulary's words in the cased articles of some spill files
+    (LearnCorpusStatistics' rule), unfiltered; also how many articles taught them."""
     merged: dict[str, Counter] = {}
     taught = 0
     if not vocabulary:
@@ -407,8 +409,18 @@ def learn_casings(article_files: list[str], vocabulary: frozenset[str]) -> tuple
             if not is_lowercased(article.text):
                 taught += 1
                 merge_casings(merged, count_casings(article.text, vocabulary))
+    return merged, taught
+
+
+def learn_casings(shares: list[tuple[dict[str, Counter], int]]) -> tuple[dict, int]:
+    """The casings of the whole input from those of its shares, and how many articles taught
+    them."""
+    merged: dict[str, Counter] = {}
+    for casings, _ in shares:
+        merge_casings(merged, casings)
     # Words only ever seen lowercase teach nothing the default does not do.
-    return {word: forms for word, forms in merged.items() if set(forms) != {word}}, taught
+    casings = {word: forms for word, forms in merged.items() if set(forms) != {word}}
+    return casings, sum(taught for _, taught in shares)
 
 
 # ---------------------------------------------------------------- pass 2: clean and enrich
@@ -596,6 +608,13 @@ class PassRunner:
             raise
         return totals
 
+    def map(self, function, tasks: list[tuple]) -> list:
+        """[function(*task) for task in tasks], over the workers (for plain steps between
+        the passes: `function` must be importable by name)."""
+        if self._executor is None:
+            return [function(*args) for args in tasks]
+        return list(self._executor.map(function, *zip(*tasks, strict=True))) if tasks else []
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
@@ -689,11 +708,16 @@ def run_in_waves(
             )
         )
         article_files = spill_files(os.path.join(work, "articles"))
-        vocabulary: set[str] = set()
+        words: set[str] = set()
         for path in spill_files(os.path.join(work, "vocabulary")):
-            for words in read_spill(path):
-                vocabulary |= words
-        casings, taught = learn_casings(article_files, frozenset(vocabulary))
+            for share_words in read_spill(path):
+                words |= share_words
+        vocabulary = frozenset(words)
+        # Casings only matter for the run's lowercased articles; counted over the workers.
+        casing_shares = share_out(article_files, len(article_files), workers) if words else []
+        casings, taught = learn_casings(
+            passes.map(count_share_casings, [(share, vocabulary) for share in casing_shares])
+        )
         totals["stats.casings_learned_from"] += taught
         statistics = CorpusStatistics(
             boilerplate_lines=learned_boilerplate(

@@ -210,3 +210,30 @@ def test_a_large_input_without_wave_size_runs_in_waves(corpus, tmp_path, monkeyp
     summary = run(["--input", str(corpus), "--output", str(tmp_path / "out"), "--quiet"])
     assert summary["runner"].startswith("FnApiRunner in waves") and summary["waves"] == 3
     assert summary["balanced"] and summary["rows"] > 0
+
+
+def test_casings_learned_over_shares_are_those_of_the_whole_input(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.waves import count_share_casings, learn_casings
+
+    texts = [
+        "Officials in Washington said the Senate would vote.",
+        "the senate met in washington on monday , and the vote was put off .",  # lowercased
+        "A vote in the senate is due, Reuters said of Washington.",
+        "Reuters and the Senate agreed.",
+    ]
+    files = []
+    for index, text in enumerate(texts):
+        writer = SpillWriter(str(tmp_path / str(index)), "a")
+        writer.write(SimpleNamespace(text=text))
+        writer.close()
+        files += spill_files(str(tmp_path / str(index)))
+    vocabulary = frozenset({"senate", "washington", "reuters", "vote"})
+    whole = learn_casings([count_share_casings(files, vocabulary)])
+    halves = learn_casings(
+        [count_share_casings(files[:2], vocabulary), count_share_casings(files[2:], vocabulary)]
+    )
+    assert whole == halves
+    casings, taught = whole
+    assert taught == 3 and casings["washington"]["Washington"] == 2 and "vote" not in casings
