@@ -14,6 +14,7 @@ import unicodedata
 
 import ftfy
 from ftfy import badness, chardata
+from ftfy import fixes as ftfy_fixes
 
 _QUOTES = {
     **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u0060", "'"),
@@ -100,10 +101,26 @@ def _ftfy_config(text: str, mojibake: bool) -> ftfy.TextFixerConfig:
     )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_ftfy_decodes_it(text: str) -> str:
+    """The text as ftfy's mojibake step sees it: after the steps ftfy runs before it, which
+    can bring non-ASCII characters together ("é\x1b[31m\ud800": surrogates replaced, the
+    escape removed, "é" then U+FFFD is mojibake)."""
+    if _SURROGATE.search(text):
+        text = ftfy_fixes.fix_surrogates(text)
+    if "&" in text:
+        text = ftfy_fixes.unescape_html(text)
+    if "\x1b" in text:
+        text = ftfy_fixes.remove_terminal_escapes(text)
+    return text
+
+
 def fix_unicode(text: str) -> tuple[str, list[str]]:
     """Mojibake repaired (ftfy), quotes straightened, dashes unified, NFC; and what changed."""
     fixes: list[str] = []
-    mojibake = could_be_mojibake(text)
+    mojibake = could_be_mojibake(_as_ftfy_decodes_it(text))
     if (
         not mojibake
         and not _FTFY_STEP_CHARS.search(text)
