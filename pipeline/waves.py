@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
@@ -68,7 +69,17 @@ from transforms.text.truecase import (
     lowercased_vocabulary,
     merge_casings,
 )
-from transforms.write import CountRowsPerPartition, WriteDeadLetters, WritePartitionedParquet
+from transforms.write import (
+    STAGED_SUFFIX,
+    CountRowsPerPartition,
+    WriteDeadLetters,
+    WritePartitionedParquet,
+    articles_to_parquet,
+    file_digest,
+    shard_of,
+    write_file_atomically,
+    write_file_staged,
+)
 
 # Without --wave_size, a local batch run goes in waves of this many files when its input is
 # more than one wave: more files, or more bytes than AUTO_WAVES_ABOVE_BYTES (a compressed file
@@ -514,6 +525,53 @@ def build_write_bucket(
     )
 
 
+# ---------------------------------------------------------------- pass 4: one file per partition
+
+
+def compact_partition(folder: str, files: list[str], rows_per_file: int, suffix: str) -> int:
+    """The article files of one partition folder, one per dedup bucket, rewritten as the
+    one-graph writer lays out a partition: ceil(rows / rows_per_file) files, rows sharded by
+    doc_id and sorted, named after the ids they hold. Returns how many files fewer
+    the partition has. Holds one output file's rows at a time."""
+    rows = 0
+    for path in files:
+        with FileSystems.open(path) as handle:
+            rows += pq.ParquetFile(handle).metadata.num_rows
+    shards = max(1, math.ceil(rows / rows_per_file))
+    write = write_file_staged if suffix.endswith(STAGED_SUFFIX) else write_file_atomically
+    written = set()
+    for shard in range(shards):
+        shard_rows = []
+        for path in files:
+            with FileSystems.open(path) as handle:
+                table_rows = pq.read_table(handle).to_pylist()
+            shard_rows += [
+                r for r in table_rows if shards == 1 or shard_of(r["doc_id"], shards) == shard
+            ]
+        if not shard_rows:
+            continue
+        shard_rows.sort(key=lambda row: row["doc_id"])
+        name = f"part-{file_digest([row['doc_id'] for row in shard_rows])}.parquet"
+        written.add(write(folder, name, articles_to_parquet(shard_rows)))
+    stale = [path for path in files if path not in written]
+    if stale:
+        FileSystems.delete(stale)
+    return len(files) - len(written)
+
+
+def partitions_to_compact(write_dir: str, staged: bool) -> list[tuple[str, list[str]]]:
+    """(partition folder, its article files) of the partitions written in more than one file."""
+    suffix = ".parquet" + (STAGED_SUFFIX if staged else "")
+    pattern = FileSystems.join(write_dir, "**", "*" + suffix)
+    by_folder: dict[str, list[str]] = {}
+    for match in FileSystems.match([pattern])[0].metadata_list:
+        folder, name = match.path.rsplit("/", 1)
+        if not name.startswith("part-") or "/_" in folder[len(write_dir) :]:
+            continue
+        by_folder.setdefault(folder, []).append(match.path)
+    return sorted((folder, sorted(paths)) for folder, paths in by_folder.items() if len(paths) > 1)
+
+
 # ---------------------------------------------------------------- the driver
 
 
@@ -756,6 +814,16 @@ def run_in_waves(
                 _PassProgress("write", len(bucket_shares), quiet),
             )
         )
+        # One dedup bucket, one file per partition: merged back into the one-graph layout.
+        suffix = ".parquet" + (STAGED_SUFFIX if output.staged else "")
+        compacted = passes.map(
+            compact_partition,
+            [
+                (folder, files, news.rows_per_file, suffix)
+                for folder, files in partitions_to_compact(output.write_dir, output.staged)
+            ],
+        )
+        totals["write.articles.files"] -= sum(compacted)
     finally:
         passes.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -61,6 +61,14 @@ def _rows(output):
     return sorted(rows, key=lambda row: row["doc_id"])
 
 
+def _article_files(output):
+    return sorted(
+        str(path.relative_to(output))
+        for path in output.rglob("*.parquet")
+        if not str(path.relative_to(output)).startswith("_")
+    )
+
+
 def _dead_letters(output):
     records = []
     for path in (output / "_dead_letter").glob("*.jsonl"):
@@ -90,6 +98,7 @@ def test_waves_give_the_rows_and_dead_letters_of_one_run(runs):
     assert waves_summary["waves"] == 5 and waves_summary["dedup_buckets"] == 3
     assert _rows(waves) == _rows(one)
     assert _dead_letters(waves) == _dead_letters(one)
+    assert _article_files(waves) == _article_files(one)  # buckets merged: one file a partition
     for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes", "formats"):
         assert waves_summary[key] == one_summary[key], key
 
@@ -99,6 +108,7 @@ def test_worker_processes_give_the_rows_and_dead_letters_of_one_run(runs):
     assert pool_summary["waves"] == 5 and "2 worker processes" in pool_summary["runner"]
     assert _rows(pool) == _rows(one)
     assert _dead_letters(pool) == _dead_letters(one)
+    assert _article_files(pool) == _article_files(one)
     for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes", "formats"):
         assert pool_summary[key] == one_summary[key], key
 
@@ -237,3 +247,18 @@ def test_casings_learned_over_shares_are_those_of_the_whole_input(tmp_path):
     assert whole == halves
     casings, taught = whole
     assert taught == 3 and casings["washington"]["Washington"] == 2 and "vote" not in casings
+
+
+def test_partitions_larger_than_rows_per_file_are_sharded_after_the_merge(corpus, runs, tmp_path):
+    output = tmp_path / "out"
+    argv = ["--input", str(corpus), "--output", str(output), "--quiet"]
+    summary = run([*argv, "--wave_size=5", "--rows_per_file=2"])
+    assert _rows(output) == _rows(runs["one"][0])
+    by_partition: dict = {}
+    for path in output.rglob("*.parquet"):
+        if not str(path.relative_to(output)).startswith("_"):
+            by_partition.setdefault(path.parent, []).append(pq.read_table(path).num_rows)
+    assert max(sum(rows) for rows in by_partition.values()) > 2  # some partition is sharded
+    for rows in by_partition.values():
+        assert len(rows) <= -(-sum(rows) // 2) and max(rows) <= 2 * 2  # ceil shards, no overflow
+    assert summary["parquet_files"] == sum(map(len, by_partition.values()))

@@ -88,7 +88,7 @@ def write_file_staged(directory: str, name: str, payload: bytes) -> str:
     return path
 
 
-def _file_digest(ids: list[str]) -> str:
+def file_digest(ids: list[str]) -> str:
     """A file's name part: the same ids give the same name, on any machine or rerun."""
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:20]
 
@@ -118,7 +118,7 @@ class _WriteShard(beam.DoFn):
     def process(self, item):
         (folder, _shard), rows = item
         rows = sorted(rows, key=self.sort_key)
-        digest = _file_digest(list(map(self.sort_key, rows)))
+        digest = file_digest(list(map(self.sort_key, rows)))
         path = self.write_file(
             FileSystems.join(self.output_dir, folder),
             f"{self.prefix}-{digest}{self.suffix}",
@@ -283,7 +283,7 @@ class _WriteArticlesEachBundleFn(beam.DoFn):
             rows.sort(key=lambda row: row["doc_id"])
             write_file_atomically(
                 FileSystems.join(self.output_dir, folder),
-                f"part-{_file_digest([row['doc_id'] for row in rows])}.parquet",
+                f"part-{file_digest([row['doc_id'] for row in rows])}.parquet",
                 articles_to_parquet(rows),
             )
             self.rows_written.inc(len(rows))
@@ -317,7 +317,7 @@ class _WriteDeadLettersEachBundleFn(beam.DoFn):
         write_file_atomically(
             FileSystems.join(self.output_dir, DEAD_LETTER_DIR),
             # A feed failing at every poll repeats its record: the time tells them apart.
-            f"dead_letters-{_file_digest([_dead_letter_id(r) + r['failed_at'] for r in records])}"
+            f"dead_letters-{file_digest([_dead_letter_id(r) + r['failed_at'] for r in records])}"
             ".jsonl",
             dead_letters_to_jsonl(records),
         )
