@@ -28,6 +28,7 @@ DEAD_LETTER_DIR = "_dead_letter"
 EXAMPLES_PER_REASON = 3
 TOP_SOURCES = 15
 REPORT_MEMORY_LIMIT = "512MB"
+MAX_REPORT_FILES = 20_000
 MAX_DAY_BARS = 120  # more days (months) than this are shown per month (year)
 # Upper bounds of the word-count histogram's bins (the last bin is open-ended).
 WORD_COUNT_BINS = (50, 100, 200, 400, 800, 1600, 3200)
@@ -73,6 +74,14 @@ def article_figures(output_dir: str) -> dict[str, Any]:
         "word_count_quantiles": {},
     }
     if not _has_parquet(output_dir):
+        return empty
+    files = sum(1 for _ in glob.iglob(_parquet_glob(output_dir), recursive=True))
+    if files > MAX_REPORT_FILES:
+        # DuckDB's memory limit does not hold for the schemas of that many files (8 GB for
+        # 117,000): the page then shows the run summary without the row figures.
+        _LOG.warning(
+            "run report: %d Parquet files, over %d: no row figures", files, MAX_REPORT_FILES
+        )
         return empty
     import duckdb
 
