@@ -238,14 +238,16 @@ def run(argv: list[str] | None = None) -> dict:
     runner = None if standard.runner else local_runner(options)
     ingested_at = ingested_at_of(options)
     output_run = begin_output_run(options)  # unmarks the output, recovers a killed run
+    input_files = None
     if runner is not None and news_options.wave_size is None:
         from pipeline.waves import auto_wave_size, list_input_files
 
-        news_options.wave_size = auto_wave_size(list_input_files(news_options.input))
+        input_files = list_input_files(news_options.input)
+        news_options.wave_size = auto_wave_size(input_files)
     if news_options.wave_size and runner is not None:
         from pipeline.waves import run_in_waves  # local batch run in bounded waves
 
-        summary = run_in_waves(options, ingested_at, local_runner, output_run)
+        summary = run_in_waves(options, ingested_at, local_runner, output_run, input_files)
         if output_run is not None:
             output_run.finish(summary)  # _SUCCESS, last
         return summary

@@ -378,7 +378,8 @@ def _texts_written(files: tuple[str, ...]) -> _TextsWritten:
 class _DropWrittenFn(beam.DoFn):
     def __init__(self, existing_files: list[str]):
         self.existing_files = existing_files
-        # One set per worker process, whatever its threads (Dataflow runs several).
+        # One set per worker process, whatever its threads (Dataflow runs several); the cache
+        # below keeps it for the next pipelines of a run in waves.
         self._shared = shared.Shared()
         self.duplicates = Metrics.counter("news", "duplicates")
         self.already_written = Metrics.counter("news", ALREADY_WRITTEN)

@@ -686,10 +686,18 @@ def share_out(
     keeps at least `min_per_share` items."""
     if not items:
         return []
-    size = max_per_share
-    if workers > 1:
-        size = min(size, max(min_per_share, math.ceil(len(items) / (per_worker * workers))))
-    return [items[i : i + size] for i in range(0, len(items), max(1, size))]
+    size = share_size(len(items), max_per_share, workers, min_per_share, per_worker)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def share_size(
+    items: int, max_per_share: int, workers: int, min_per_share: int = 1, per_worker: int = 2
+) -> int:
+    """Items per share: at most `max_per_share`; with several workers, small enough for
+    `per_worker` shares per worker, but not under `min_per_share`."""
+    if workers == 1:
+        return max(1, max_per_share)
+    return max(1, min(max_per_share, max(min_per_share, math.ceil(items / (per_worker * workers)))))
 
 
 class _PassProgress:
@@ -723,11 +731,10 @@ def plan_extract_shares(
             return news.split_bytes
         return min(news.split_bytes, max(MIN_RANGE_BYTES, math.ceil(size / (2 * workers))))
 
-    ranged = [(path, size) for path, size in files if is_splittable(path, size, range_bytes(size))]
-    whole = [item for item in files if item not in ranged]
-    per_share = news.wave_size
-    if workers > 1 and whole:
-        per_share = min(per_share, max(MIN_SHARE_FILES, math.ceil(len(whole) / (2 * workers))))
+    ranged, whole = [], []
+    for path, size in files:
+        (ranged if is_splittable(path, size, range_bytes(size)) else whole).append((path, size))
+    per_share = share_size(len(whole), news.wave_size, workers, MIN_SHARE_FILES)
     shares: list[list] = plan_waves(whole, per_share, news.wave_bytes)
     for path, size in ranged:
         # One range per share: each is a bounded stream, and workers take them in turn.
@@ -740,11 +747,13 @@ def run_in_waves(
     ingested_at: dt.datetime,
     runner_factory,
     output_run: OutputRun | None = None,
+    input_files: list[tuple[str, int]] | None = None,
 ) -> dict:
     """The batch run of pipeline.graph.run in bounded waves; returns the run summary.
 
     `runner_factory(options)` builds the local runner of one pipeline. With `output_run`, files
     are staged, committed at the end, and texts the output holds are skipped (output_state.py).
+    `input_files`: (path, size) of the input, when the caller has listed it already.
     """
     news = options.view_as(NewsPipelineOptions)
     quiet = bool(getattr(news, "quiet", False))
@@ -757,7 +766,9 @@ def run_in_waves(
     output = WaveOutput.of(news.output, output_run)
     try:
         store = StateStore(os.path.join(work, "statistics.sqlite"))
-        waves = plan_extract_shares(news, list_input_files(news.input), workers)
+        if input_files is None:
+            input_files = list_input_files(news.input)
+        waves = plan_extract_shares(news, input_files, workers)
         totals.update(
             passes.run_all(
                 build_extract_wave,
