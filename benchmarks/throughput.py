@@ -15,6 +15,9 @@ one table, every run a separate process measured from outside (wall time include
   `transforms.enrich.detect_language`; sha256; one zstd Parquet file), single process, no Beam;
 - bare extract (HTML): a plain loop of `trafilatura.extract(page)` with its defaults, nothing
   else: the floor the issue sets the whole pipeline against (goal: at least 0.8 of its rate);
+- bare extract Np (HTML, with a multi run): the same loop over N processes of a pool (forked
+  after importing trafilatura): what N processes get from this machine with no pipeline at
+  all, the ceiling of the pipeline's Nw / 1w;
 - peers (HTML, with --peers-python, a separate venv): datatrove, news-please and newspaper4k
   on the same pages through benchmarks/peers.py, each writing one Parquet file;
 - pipeline 1w: `python -m pipeline --input ... --output ... --wave_size K` on the local
@@ -132,6 +135,26 @@ def bare_extract_loop(paths: list[str]) -> dict:
         else:
             empty += 1
     return {"rows": rows, "empty": empty, "loop_seconds": time.perf_counter() - started}
+
+
+def _bare_extract_one(path: str) -> bool:
+    import trafilatura
+
+    text = trafilatura.extract(Path(path).read_bytes())
+    return bool(text and text.strip())
+
+
+def bare_extract_pool(paths: list[str], workers: int) -> dict:
+    """bare_extract_loop over `workers` forked processes, a few pages per task."""
+    import multiprocessing
+
+    import trafilatura  # noqa: F401 - imported once, before the fork, as the pipeline does
+
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        found = list(pool.imap_unordered(_bare_extract_one, paths, chunksize=4))
+    rows = sum(found)
+    return {"rows": rows, "empty": len(found) - rows, "loop_seconds": time.perf_counter() - started}
 
 
 def beam_only(argv: list[str]) -> None:
@@ -385,6 +408,10 @@ def benchmark_corpus(corpus: str, args) -> list[RunResult]:
         if corpus == "html":
             bare = [sys.executable, str(Path(__file__).resolve()), "bare", "{listing}"]
             results.append(run_floor(corpus, paths, out / "bare", BARE, bare))
+            if not args.skip_multi:
+                pool = [*bare[:2], "bare-pool", str(args.workers), "{listing}"]
+                label = f"{BARE} {args.workers}p"
+                results.append(run_floor(corpus, paths, out / "bare-pool", label, pool))
     if corpus == "html" and not args.skip_peers and args.peers_python.is_file():
         for peer in PEERS:
             command = [str(args.peers_python), str(REPO / "benchmarks" / "peers.py"), peer]
@@ -510,6 +537,15 @@ def goal_lines(results: list[RunResult], args) -> list[str]:
     if multi:
         speedup = multi.docs_per_second / single.docs_per_second
         lines.append(_ratio_line(f"{workers}w / 1w (docs/s)", speedup, GOAL_SPEEDUP))
+        bare_pool = by_label.get(f"{BARE} {workers}p")
+        if bare and bare_pool:
+            lines.append(
+                _ratio_line(
+                    f"bare trafilatura.extract {workers}p / 1p (docs/s; this machine's ceiling "
+                    f"of {workers}w / 1w)",
+                    bare_pool.docs_per_second / bare.docs_per_second,
+                )
+            )
         if bare:
             ratio = multi.docs_per_second / bare.docs_per_second
             lines.append(
@@ -634,6 +670,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv[:1] == ["bare"]:  # the bare extract loop's own process: bare LISTING
         print(json.dumps(bare_extract_loop(Path(argv[1]).read_text().splitlines())))
+        return 0
+    if argv[:1] == ["bare-pool"]:  # bare-pool WORKERS LISTING
+        paths = Path(argv[2]).read_text().splitlines()
+        print(json.dumps(bare_extract_pool(paths, int(argv[1]))))
         return 0
     if argv[:1] == ["beam-only"]:  # beam-only --input DOCS --output OUT
         beam_only(argv[1:])

@@ -94,6 +94,10 @@ SPILL_FILE_ITEMS = 500
 STORE_BATCH_DOCUMENTS = 500
 # Open bucket files per worker are bounded by this.
 MAX_BUCKETS = 512
+# A dedup bucket holds about --wave_size articles, or more when they are short: up to this many
+# bytes of spilled articles (gzip level 1, about a third of their size in memory). A million
+# short records had made 512 buckets, each a pipeline to build and a file in every partition.
+WRITE_BUCKET_BYTES = 16 * 1024 * 1024
 # With several workers a pass is cut into at least two shares per worker, but no share of the
 # extract pass has fewer input files than this (each share is a pipeline to build and run).
 MIN_SHARE_FILES = 20
@@ -435,6 +439,14 @@ def learn_casings(shares: list[tuple[dict[str, Counter], int]]) -> tuple[dict, i
 
 
 # ---------------------------------------------------------------- pass 2: clean and enrich
+
+
+def dedup_buckets(articles: int, spilled_bytes: int, wave_size: int) -> int:
+    """How many dedup buckets the write pass takes: one per wave_size articles, fewer when
+    that many articles spill under WRITE_BUCKET_BYTES (each bucket is held whole)."""
+    by_count = math.ceil(articles / wave_size)
+    by_bytes = math.ceil(spilled_bytes / WRITE_BUCKET_BYTES)
+    return max(1, min(MAX_BUCKETS, by_count, by_bytes))
 
 
 def bucket_of(content_sha256: str, buckets: int) -> int:
@@ -795,8 +807,9 @@ def run_in_waves(
             casings=casings,
         )
         store.close()
-        extracted = totals.get("extract.ok", 0)
-        buckets = max(1, min(MAX_BUCKETS, math.ceil(extracted / news.wave_size)))
+        buckets = dedup_buckets(
+            totals.get("extract.ok", 0), sum(map(os.path.getsize, article_files)), news.wave_size
+        )
         statistics_file = save_pickle(statistics, os.path.join(work, "statistics.pkl"))
         # One share per worker: articles cost about the same to clean, and each share is a
         # pipeline to build (about half a CPU-second).

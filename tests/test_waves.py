@@ -85,10 +85,13 @@ def runs(corpus, tmp_path_factory):
     # same over 2 worker processes.
     waves = ["--wave_size=5", "--split_bytes=150"]
     pool = [*waves, "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
-    for name, extra in [("one", []), ("waves", waves), ("pool", pool)]:
-        output = tmp_path_factory.mktemp(name)
-        summary = run(["--input", str(corpus), "--output", str(output), *extra])
-        outputs[name] = (output, summary)
+    with pytest.MonkeyPatch.context() as patch:
+        # Buckets by article count (the corpus's few kilobytes would fit one bucket by bytes).
+        patch.setattr("pipeline.waves.WRITE_BUCKET_BYTES", 1)
+        for name, extra in [("one", []), ("waves", waves), ("pool", pool)]:
+            output = tmp_path_factory.mktemp(name)
+            summary = run(["--input", str(corpus), "--output", str(output), *extra])
+            outputs[name] = (output, summary)
     return outputs
 
 
@@ -111,6 +114,18 @@ def test_worker_processes_give_the_rows_and_dead_letters_of_one_run(runs):
     assert _article_files(pool) == _article_files(one)
     for key in ("inputs", "rows", "duplicates", "dead_letters", "balanced", "fixes", "formats"):
         assert pool_summary[key] == one_summary[key], key
+
+
+def test_dedup_buckets_hold_wave_size_articles_or_write_bucket_bytes():
+    from pipeline.waves import MAX_BUCKETS, WRITE_BUCKET_BYTES, dedup_buckets
+
+    # Pages: a bucket per 1,000 articles while they spill under the byte bound.
+    assert dedup_buckets(20_000, 20 * WRITE_BUCKET_BYTES, 1000) == 20
+    # Short records: buckets of WRITE_BUCKET_BYTES, however many articles that is.
+    assert dedup_buckets(1_000_000, 40 * WRITE_BUCKET_BYTES, 1000) == 40
+    assert dedup_buckets(1_000_000, 40 * WRITE_BUCKET_BYTES + 1, 1000) == 41
+    assert dedup_buckets(10**9, 10**6 * WRITE_BUCKET_BYTES, 1000) == MAX_BUCKETS
+    assert dedup_buckets(0, 0, 1000) == 1
 
 
 def test_share_out_gives_each_worker_its_shares_within_the_bounds():
