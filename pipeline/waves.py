@@ -257,8 +257,23 @@ def jsonl_ranges(path: str, size: int, range_bytes: int) -> list[tuple[str, int,
     return ranges
 
 
-def is_splittable(path: str, size: int, range_bytes: int) -> bool:
-    return "://" not in path and path.lower().endswith(SPLITTABLE_SUFFIXES) and size > range_bytes
+def is_splittable(path: str, size: int, range_bytes: int, max_file_bytes: int) -> bool:
+    """A local JSON-lines file larger than one range, and within --max_expanded_bytes_per_file
+    (past it, the one-graph run cuts the file: it is read whole, as there)."""
+    return (
+        "://" not in path
+        and path.lower().endswith(SPLITTABLE_SUFFIXES)
+        and range_bytes < size <= max_file_bytes
+    )
+
+
+def file_lines(ranges: list[tuple[str, int, int, int]], size: int) -> int:
+    """Lines of a file cut into `ranges` (a last line without its newline included)."""
+    path, _, _, first_line = ranges[-1]
+    with open(path, "rb") as handle:
+        handle.seek(ranges[-1][1])
+        tail = handle.read()
+    return first_line - 1 + tail.count(b"\n") + (bool(tail) and not tail.endswith(b"\n"))
 
 
 def _renumbered(uri: str, first_line: int) -> str:
@@ -745,12 +760,20 @@ def plan_extract_shares(
 
     ranged, whole = [], []
     for path, size in files:
-        (ranged if is_splittable(path, size, range_bytes(size)) else whole).append((path, size))
+        ranges = []
+        if is_splittable(path, size, range_bytes(size), news.max_expanded_bytes_per_file):
+            ranges = jsonl_ranges(path, size, range_bytes(size))
+            if file_lines(ranges, size) > news.max_records_per_file:
+                ranges = []  # the one-graph run cuts it at that record: read whole, as there
+        if ranges:
+            ranged.append(ranges)
+        else:
+            whole.append((path, size))
     per_share = share_size(len(whole), news.wave_size, workers, MIN_SHARE_FILES)
     shares: list[list] = plan_waves(whole, per_share, news.wave_bytes)
-    for path, size in ranged:
+    for ranges in ranged:
         # One range per share: each is a bounded stream, and workers take them in turn.
-        shares += [[piece] for piece in jsonl_ranges(path, size, range_bytes(size))]
+        shares += [[piece] for piece in ranges]
     return shares
 
 

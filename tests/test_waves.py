@@ -198,6 +198,42 @@ def test_extract_shares_cut_files_and_large_json_lines_for_every_worker(tmp_path
     assert ranges[0][1] == 0 and ranges[-1][2] == size  # line-aligned, covering the file
 
 
+def test_a_file_past_the_read_limits_is_read_whole_as_the_one_graph_run_reads_it(
+    tmp_path, monkeypatch
+):
+    import pipeline.waves as waves
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b"".join(f'{{"text": "{index:05d}"}}\n'.encode() for index in range(99)))
+    big.write_bytes(big.read_bytes() + b'{"text": "last, no newline"}')  # 100 lines
+    size = big.stat().st_size
+    monkeypatch.setattr(waves, "MIN_RANGE_BYTES", size // 8)
+
+    def shares(*flags):
+        options = PipelineOptions(["--wave_size=1000", *flags]).view_as(NewsPipelineOptions)
+        return waves.plan_extract_shares(options, [(str(big), size)], 2)
+
+    assert len(shares("--max_records_per_file=100")) == 4  # within the limits: ranges
+    assert waves.file_lines(waves.jsonl_ranges(str(big), size, size // 4), size) == 100
+    assert shares("--max_records_per_file=99") == [[str(big)]]
+    assert shares(f"--max_expanded_bytes_per_file={size - 1}") == [[str(big)]]
+
+
+def test_a_file_cut_at_max_records_gives_the_dead_letter_of_one_run(tmp_path):
+    source = tmp_path / "in" / "feed.jsonl"
+    lines = [json.dumps({"title": f"Story {i}", "text": PROSE.format(day=i)}) for i in range(6)]
+    _write(source, "\n".join(lines) + "\n")
+    outputs = {}
+    for name, extra in [("one", []), ("waves", ["--wave_size=5", "--split_bytes=300"])]:
+        output = tmp_path / name
+        argv = ["--input", str(source.parent), "--output", str(output), "--quiet"]
+        summary = run([*argv, "--max_records_per_file=4", *extra])
+        outputs[name] = (summary["rows"], _rows(output), _dead_letters(output))
+    assert outputs["waves"] == outputs["one"]
+    assert outputs["one"][0] == 4
+    assert [dead["error_type"] for dead in outputs["one"][2]] == ["too_many_records"]
+
+
 def test_waves_stage_their_files_skip_texts_written_before_and_can_overwrite(corpus, tmp_path):
     output = tmp_path / "out"
     argv = ["--input", str(corpus), "--output", str(output), "--wave_size=5", "--quiet"]
