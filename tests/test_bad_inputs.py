@@ -140,6 +140,27 @@ def test_a_document_over_its_budget_is_stopped_off_the_main_thread():
     assert outcome == ["timeout"]  # not "finished" after 30 s
 
 
+def test_a_short_budget_is_kept_while_the_watchdog_waits_for_a_long_one():
+    # The watchdog sleeps until the earliest deadline it knows (60 s here): a budget that ends
+    # sooner must wake it, or the inner document runs its 30 s.
+    outcome = []
+
+    def inner():
+        time.sleep(0.5)  # the watchdog now waits for the outer deadline
+        try:
+            return run_with_deadline(0.2, _spin, 30)
+        except DocumentTimeoutError as error:
+            return error.error_type
+
+    def work():
+        outcome.append(run_with_deadline(60, inner))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(60)
+    assert outcome == ["timeout"]
+
+
 def test_a_document_within_its_budget_is_untouched():
     assert run_with_deadline(30, _spin, 0.01) == "finished"
     assert run_with_deadline(None, _spin, 0.01) == "finished"

@@ -126,6 +126,7 @@ def clean_article(
         text=body,
         title=clean_title(title, lowercased, learned_casings),
         fixes=article.fixes + fixes,
+        word_count=word_count,  # of the returned text: enrich need not count again
     )
 
 

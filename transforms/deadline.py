@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import heapq
 import itertools
+import math
 import os
 import threading
 import time
@@ -62,6 +63,9 @@ class _Watchdog:
         self._heap: list[tuple[float, int, _Entry]] = []
         self._order = itertools.count()
         self._pid = None
+        # When the watchdog wakes next (inf: not before a notify). A deadline later than that
+        # needs no wake-up (one per step call was a thread switch and a GIL handoff each).
+        self._wakes_at = math.inf
 
     def register(self, seconds: float) -> _Entry:
         entry = _Entry(time.monotonic() + seconds, threading.get_ident())
@@ -69,9 +73,12 @@ class _Watchdog:
             if self._pid != os.getpid():  # first use, or a forked child: no thread yet
                 self._pid = os.getpid()
                 self._heap = []
+                self._wakes_at = math.inf
                 threading.Thread(target=self._watch, name="document-deadline", daemon=True).start()
+            self._drop_finished()  # the watchdog seldom wakes now: keep the heap small here
             heapq.heappush(self._heap, (entry.deadline, next(self._order), entry))
-            self._lock.notify()
+            if entry.deadline < self._wakes_at:
+                self._lock.notify()
         return entry
 
     def unregister(self, entry: _Entry) -> None:
@@ -79,17 +86,22 @@ class _Watchdog:
         with self._lock:
             entry.active = False
 
+    def _drop_finished(self) -> None:
+        while self._heap and not self._heap[0][2].active:
+            heapq.heappop(self._heap)
+
     def _watch(self) -> None:
         while True:
             with self._lock:
-                while self._heap and not self._heap[0][2].active:
-                    heapq.heappop(self._heap)
+                self._drop_finished()
                 if not self._heap:
+                    self._wakes_at = math.inf
                     self._lock.wait()
                     continue
                 deadline, _order, entry = self._heap[0]
                 wait = deadline - time.monotonic()
                 if wait > 0:
+                    self._wakes_at = deadline
                     self._lock.wait(wait)
                     continue
                 heapq.heappop(self._heap)

@@ -30,7 +30,8 @@ def enrich_article(article: Article, ingested_at: dt.datetime) -> Article:
         article,
         language=language,
         language_score=score,
-        word_count=count_words(article.text),
+        # Counted by clean_article (which leaves no text without words); 0: not counted yet.
+        word_count=article.word_count or count_words(article.text),
         char_count=len(article.text),
         content_sha256=content_sha256(article.text),
         ingested_at=ingested_at,
