@@ -7,9 +7,11 @@ counted as unchecked) and a held-out set of trafilatura-cache pages labelled by 
 so any date found there is wrong). Dates compare at day precision, as the page writes them.
 
     python benchmarks/dates.py
-    # also the extract_html of an earlier commit, in the same process and conditions
+    # also the extract_html of an earlier commit, in the same process and conditions, and
+    # the pages where the two differ in any output field
     python benchmarks/dates.py --baseline-commit b2a152b
-    # add --per-page to list the pages with a wrong or lost date, --rounds 3 for steadier CPU
+    # add --per-page to list the pages with a wrong or lost date, --rounds 3 for steadier CPU,
+    # --paired for CPU figures that hold up when other processes share the cores
 """
 
 from __future__ import annotations
@@ -147,6 +149,25 @@ def baseline_from_commit(commit: str) -> Extractor:
     return module.extract_html
 
 
+def extraction_output(extract: Extractor, page: LabelledPage) -> dict | str:
+    """Every field extract() returns for the page, or the dead-letter reason."""
+    try:
+        return dataclasses.asdict(extract(page.html, page.url))
+    except PipelineError as error:
+        return f"PipelineError: {error}"
+
+
+def differing_pages(
+    extract: Extractor, baseline: Extractor, pages: list[LabelledPage]
+) -> list[str]:
+    """The pages where the two extractors differ in any field (text, title, author, ...)."""
+    return [
+        page.page_id
+        for page in pages
+        if extraction_output(extract, page) != extraction_output(baseline, page)
+    ]
+
+
 def configurations(baseline_commit: str | None = None) -> dict[str, Extractor]:
     chosen: dict[str, Extractor] = {}
     if baseline_commit:
@@ -181,27 +202,54 @@ def evaluate(
     return results
 
 
-def measure_cost(
-    chosen: dict[str, Extractor], pages: list[LabelledPage], rounds: int = 1
-) -> dict[str, float]:
-    """CPU ms/page of each configuration and of trafilatura.extract defaults, the least of
-    `rounds` rounds that take turns (other processes on the machine only ever add time).
-    Every extractor runs over all pages once untimed first (one-time set-up: regexes, the
-    dateparser instance); each timed pass starts with trafilatura's and htmldate's LRU
-    caches empty, as a worker meets new pages: warm, they hide most of the cost of the
-    extensive date search (qq: 690 ms cold, a few ms warm)."""
+def warmed_runners(
+    chosen: dict[str, Extractor], pages: list[LabelledPage]
+) -> dict[str, Callable[[LabelledPage], object]]:
+    """Each configuration and trafilatura.extract defaults, run over all pages once untimed
+    (one-time set-up: regexes, the dateparser instance)."""
     runners: dict[str, Callable[[LabelledPage], object]] = {
         name: functools.partial(published_day, extract) for name, extract in chosen.items()
     }
     runners["trafilatura.extract defaults"] = plain_trafilatura
     for run in runners.values():
         cpu_ms_per_page(run, pages)
+    return runners
+
+
+def measure_cost(
+    chosen: dict[str, Extractor], pages: list[LabelledPage], rounds: int = 1
+) -> dict[str, float]:
+    """CPU ms/page of each configuration and of trafilatura.extract defaults, the least of
+    `rounds` rounds that take turns (other processes on the machine only ever add time),
+    after a warm-up pass (warmed_runners); each timed pass starts with trafilatura's and
+    htmldate's LRU caches empty, as a worker meets new pages: warm, they hide most of the
+    cost of the extensive date search (qq: 690 ms cold, a few ms warm)."""
+    runners = warmed_runners(chosen, pages)
     best: dict[str, float] = {}
     for _round in range(max(rounds, 1)):
         for name, run in runners.items():
             reset_caches()
             best[name] = min(best.get(name, float("inf")), cpu_ms_per_page(run, pages))
     return best
+
+
+def measure_cost_paired(
+    chosen: dict[str, Extractor], pages: list[LabelledPage], rounds: int = 1
+) -> dict[str, float]:
+    """CPU ms/page as the mean over pages of each page's least time over `rounds`, the
+    configurations taking turns page by page, caches emptied before every call: steadier
+    than measure_cost when other processes share the cores (their cache and memory
+    traffic inflates a whole pass, not the same page in every round)."""
+    runners = warmed_runners(chosen, pages)
+    least = {name: [float("inf")] * len(pages) for name in runners}
+    for _round in range(max(rounds, 1)):
+        for index, page in enumerate(pages):
+            for name, run in runners.items():
+                reset_caches()
+                started = time.process_time()
+                run(page)
+                least[name][index] = min(least[name][index], time.process_time() - started)
+    return {name: 1000 * sum(times) / max(len(times), 1) for name, times in least.items()}
 
 
 def main(argv=None) -> dict:
@@ -213,6 +261,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-cost", action="store_true", help="dates only, no CPU figures")
     parser.add_argument("--rounds", type=int, default=1, help="timed rounds; the least counts")
     parser.add_argument("--per-page", action="store_true", help="list wrong and lost dates")
+    parser.add_argument(
+        "--paired", action="store_true", help="CPU: each page's least time, turns page by page"
+    )
     args = parser.parse_args(argv)
     chosen = configurations(args.baseline_commit)
     sets = {
@@ -220,6 +271,16 @@ def main(argv=None) -> dict:
         "held-out (read by hand)": held_out_pages(args.labels, args.cache),
     }
     results = evaluate(sets, chosen)
+    if args.baseline_commit:
+        # the labelled pages carry their URLs; all_pages the held-out ones and the rest
+        compared = sets["readability publishedTime"] + all_pages(args.readability, args.cache)
+        differing = differing_pages(
+            extract_html, chosen[f"extract_html @{args.baseline_commit}"], compared
+        )
+        print(
+            f"\nextract_html vs @{args.baseline_commit}: {len(differing)} of {len(compared)} "
+            f"extractions differ in some field {differing[:10]}"
+        )
     for set_name, rows in results.items():
         print(f"\n{set_name}")
         print(format_counts({name: counts for name, (counts, _found) in rows.items()}))
@@ -230,10 +291,12 @@ def main(argv=None) -> dict:
     cost = {}
     if not args.no_cost:
         pages = all_pages(args.readability, args.cache)
-        cost = measure_cost(chosen, pages, args.rounds)
+        measure = measure_cost_paired if args.paired else measure_cost
+        cost = measure(chosen, pages, args.rounds)
+        least = "each page's least" if args.paired else "least"
         print(
             f"\nCPU ms/page over {len(pages)} pages (readability + trafilatura-cache), "
-            f"least of {max(args.rounds, 1)} round(s)"
+            f"{least} of {max(args.rounds, 1)} round(s)"
         )
         for name, ms in cost.items():
             print(f"{name:<30}{ms:>8.1f}")

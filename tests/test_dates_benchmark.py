@@ -5,18 +5,38 @@ from benchmarks.dates import (
     UNLABELLED,
     LabelledPage,
     count_dates,
+    differing_pages,
     format_counts,
     held_out_pages,
     main,
     misdated,
 )
 from tests.helpers import READABILITY, SHARED, needs_shared
+from transforms.documents.html_extract import HtmlArticle
+from transforms.records import PipelineError
 
 CACHE = SHARED / "corpora" / "html" / "trafilatura-cache"
 
 
 def page(page_id, expected):
     return LabelledPage(page_id, b"", None, expected)
+
+
+def test_differing_pages_compares_every_field_and_dead_letters():
+    def baseline(html, url):
+        if html == b"dead":
+            raise PipelineError("no_article_text", "none")
+        return HtmlArticle(text="same text", author="Jane Doe")
+
+    def changed_author(html, url):
+        if html == b"dead":
+            raise PipelineError("no_article_text", "none")
+        return HtmlArticle(text="same text", author="Jane Doe" if html == b"a" else "J. Doe")
+
+    pages = [LabelledPage(name, html, None, None) for name, html in [("a", b"a"), ("b", b"b")]]
+    pages.append(LabelledPage("dead", b"dead", None, None))
+    assert differing_pages(baseline, baseline, pages) == []
+    assert differing_pages(changed_author, baseline, pages) == ["b"]
 
 
 def test_count_dates_against_labels():

@@ -13,7 +13,6 @@ from lxml import etree
 from trafilatura.metadata import (
     META_URL,
     examine_meta,
-    extract_author,
     extract_meta_json,
     extract_sitename,
     extract_title,
@@ -22,6 +21,7 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from transforms.documents.byline import extract_author
 from transforms.records import PipelineError
 from transforms.text.dates import parse_published
 
@@ -35,15 +35,18 @@ from transforms.text.dates import parse_published
 # 0.951 (one page only), fast=False 0.928. prune_xpath for aside/figure/nav changes nothing
 # (trafilatura drops them already); class-substring prunes ("newsletter", "comment") wipe
 # whole articles whose <body> class names contain the word.
-# Cost (benchmarks/dates.py --rounds 2, CPU ms/page over the 148 readability +
-# trafilatura-cache pages, one process, cold caches): 70.1 before, 59.1 now
-# (trafilatura.extract defaults: 53.8), the same text on every page. The page is parsed
-# once (was up to three times: fast pass, retry, date fallback); metadata is trafilatura's
-# less categories, tags and license, which the pipeline never reads (page_metadata, 8% of
-# the time); the retry reuses the fast pass's metadata and runs only where the page shows
-# much more text than the fast pass kept. What is left is mostly trafilatura's main
-# extractor (~55%) and its byline search (extract_author, ~16%: a copy of the page pruned
-# by regex XPaths; skipping it would lose 47 of 148 authors).
+# Cost (benchmarks/dates.py --paired --rounds 5 --baseline-commit abb1992, CPU ms/page over
+# the 148 readability + trafilatura-cache pages, one process, cold caches, each page's
+# least): 35.1 at abb1992, 31.7 now (trafilatura.extract defaults: 36.4), the same output in
+# every field on all 186 extractions it compares. (Earlier, --rounds 2: 70.1 -> 59.1 against
+# 53.8.) The page is parsed once (was up to three times: fast pass, retry, date fallback);
+# metadata is trafilatura's less categories, tags and license, which the pipeline never
+# reads (8% of the time); the retry reuses the fast pass's metadata and runs only where the
+# page shows much more text than the fast pass kept; the byline search is trafilatura's
+# expressions evaluated in one walk of the page (byline.py: ~3.6 ms a call, trafilatura's
+# extract_author ~9.7: it copies the page and walks it five times; skipping it would lose
+# 47 of 148 authors). What is left is mostly trafilatura's main extractor (~60%) and
+# htmldate's find_date (~9%, it copies the page too).
 TRAFILATURA_OPTIONS = {
     "fast": True,
     "include_comments": False,
