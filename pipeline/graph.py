@@ -129,6 +129,7 @@ def build_batch_pipeline(
         options.max_document_bytes,
         options.max_records_per_file,
         options.max_expanded_bytes_per_file,
+        options.split_bytes,
     )
     processed = read.documents | "ProcessDocuments" >> ProcessDocuments(
         options, ingested_at, spread_articles=several_local_workers(options)

@@ -128,8 +128,9 @@ class NewsPipelineOptions(PipelineOptions):
             "--split_bytes",
             type=int,
             default=64 * 1024 * 1024,
-            help="In waves: an uncompressed JSON-lines file larger than this is read in "
-            "line-aligned ranges of about this size, shared among the workers.",
+            help="An uncompressed JSON-lines file larger than this is read in line-aligned "
+            "ranges of about this size, shared among the workers (local waves and Dataflow); "
+            "the same rows and ids as a whole read.",
         )
         add_output_args(parser)  # --overwrite, --ingested_at (pipeline/output_state.py)
         cls._add_live_feed_args(parser)

@@ -29,8 +29,6 @@ import dataclasses
 import datetime as dt
 import gzip
 import hashlib
-import io
-import itertools
 import math
 import multiprocessing
 import os
@@ -47,7 +45,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from pipeline.options import NewsPipelineOptions
@@ -60,8 +57,14 @@ from transforms.dedup import DropExactDuplicates
 from transforms.documents.formats import COMPRESSION_SUFFIXES
 from transforms.enrich import EnrichMetadata
 from transforms.extract import ExtractArticles
-from transforms.read import ReadDocuments, expand_input_pattern, iter_json_records
-from transforms.records import DEAD_LETTER, FORMAT_JSONL, RawDocument
+from transforms.read import (
+    JsonLinesRange,
+    ReadDocuments,
+    ReadJsonLinesRanges,
+    expand_input_pattern,
+    ranges_to_read,
+)
+from transforms.records import DEAD_LETTER
 from transforms.state.store import StateStore
 from transforms.text.truecase import (
     count_casings,
@@ -107,10 +110,6 @@ CLEAN_SHARE_FILES = 40
 # With several workers a JSON-lines file larger than this is cut into ranges for all of them.
 MIN_RANGE_BYTES = 4 * 1024 * 1024
 SPILL_SUFFIX = ".pkl.gz"
-# Uncompressed JSON-lines files larger than this are read in line-aligned ranges of about this
-# size, each range its own share of the extract pass (--split_bytes).
-DEFAULT_SPLIT_BYTES = 64 * 1024 * 1024  # pipeline.options has the same default
-SPLITTABLE_SUFFIXES = (".jsonl", ".ndjson")
 
 
 # ---------------------------------------------------------------- spill files
@@ -221,92 +220,6 @@ def plan_waves(
     return waves
 
 
-# ---------------------------------------------------------------- splittable JSON lines
-
-
-def _to_line_end(handle) -> None:
-    while True:
-        piece = handle.readline(1 << 20)
-        if not piece or piece.endswith(b"\n"):
-            return
-
-
-def jsonl_ranges(path: str, size: int, range_bytes: int) -> list[tuple[str, int, int, int]]:
-    """(path, start, end, number of the first line) of line-aligned ranges of a file."""
-    cuts = [0]
-    with open(path, "rb") as handle:
-        target = range_bytes
-        while target < size:
-            handle.seek(target - 1)  # a newline just before the target cuts at the target
-            _to_line_end(handle)
-            cut = handle.tell()
-            if cut >= size:
-                break
-            cuts.append(cut)
-            target = cut + range_bytes
-        cuts.append(size)
-        handle.seek(0)
-        ranges, line = [], 1
-        for start, end in itertools.pairwise(cuts):
-            ranges.append((path, start, end, line))
-            remaining = end - start
-            while remaining:
-                chunk = handle.read(min(remaining, 1 << 20))
-                line += chunk.count(b"\n")
-                remaining -= len(chunk)
-    return ranges
-
-
-def is_splittable(path: str, size: int, range_bytes: int, max_file_bytes: int) -> bool:
-    """A local JSON-lines file larger than one range, and within --max_expanded_bytes_per_file
-    (past it, the one-graph run cuts the file: it is read whole, as there)."""
-    return (
-        "://" not in path
-        and path.lower().endswith(SPLITTABLE_SUFFIXES)
-        and range_bytes < size <= max_file_bytes
-    )
-
-
-def file_lines(ranges: list[tuple[str, int, int, int]], size: int) -> int:
-    """Lines of a file cut into `ranges` (a last line without its newline included)."""
-    path, _, _, first_line = ranges[-1]
-    with open(path, "rb") as handle:
-        handle.seek(ranges[-1][1])
-        tail = handle.read()
-    return first_line - 1 + tail.count(b"\n") + (bool(tail) and not tail.endswith(b"\n"))
-
-
-def _renumbered(uri: str, first_line: int) -> str:
-    path, _, line = uri.rpartition("#line=")
-    return f"{path}#line={int(line) + first_line - 1}"
-
-
-class _ReadJsonLinesRange(beam.DoFn):
-    """(path, start, end, first line) -> the range's documents, as ReadDocuments reads them
-    from the whole file (same source_uri, counters and dead letters)."""
-
-    def __init__(self, max_document_bytes: int):
-        self.max_document_bytes = max_document_bytes
-
-    def process(self, piece):
-        path, start, end, first_line = piece
-        if start == 0:
-            Metrics.counter("news", "read.files").inc()
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            payload = handle.read(end - start)
-        for item in iter_json_records(io.BytesIO(payload), path, self.max_document_bytes, False):
-            Metrics.counter("news", "inputs").inc()
-            if isinstance(item, RawDocument):
-                Metrics.counter("news", f"read.format.{FORMAT_JSONL}").inc()
-                yield dataclasses.replace(item, source_uri=_renumbered(item.source_uri, first_line))
-            else:
-                item["source_uri"] = _renumbered(item["source_uri"], first_line)
-                Metrics.counter("news", "dead_letter.read").inc()
-                Metrics.counter("news", f"dead_letter.read.{item['error_type']}").inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
-
-
 # ---------------------------------------------------------------- pass 1: extract and count
 
 
@@ -372,9 +285,9 @@ class WaveOutput:
 def build_extract_wave(
     pipeline, options: NewsPipelineOptions, wave, spill_dir, store_path, output: WaveOutput
 ):
-    """`wave`: paths of whole files and (path, start, end, first line) ranges."""
+    """`wave`: paths of whole files and JsonLinesRange pieces of large ones."""
     paths = [item for item in wave if isinstance(item, str)]
-    ranges = [item for item in wave if not isinstance(item, str)]
+    ranges = [item for item in wave if isinstance(item, JsonLinesRange)]
     documents, dead_letters = [], []
     if paths:
         read = pipeline | "ReadDocuments" >> ReadDocuments(
@@ -386,13 +299,8 @@ def build_extract_wave(
         documents.append(read.documents)
         dead_letters.append(read[DEAD_LETTER])
     if ranges:
-        read_ranges = (
-            pipeline
-            | "JsonLinesRanges" >> beam.Create(ranges)
-            | "ReadRanges"
-            >> beam.ParDo(_ReadJsonLinesRange(options.max_document_bytes)).with_outputs(
-                DEAD_LETTER, main="documents"
-            )
+        read_ranges = pipeline | "ReadJsonLinesRanges" >> ReadJsonLinesRanges(
+            ranges, options.max_document_bytes
         )
         documents.append(read_ranges.documents)
         dead_letters.append(read_ranges[DEAD_LETTER])
@@ -759,13 +667,9 @@ def plan_extract_shares(
         return min(news.split_bytes, max(MIN_RANGE_BYTES, math.ceil(size / (2 * workers))))
 
     ranged, whole = [], []
+    limits = (news.max_records_per_file, news.max_expanded_bytes_per_file)
     for path, size in files:
-        ranges = []
-        if is_splittable(path, size, range_bytes(size), news.max_expanded_bytes_per_file):
-            ranges = jsonl_ranges(path, size, range_bytes(size))
-            if file_lines(ranges, size) > news.max_records_per_file:
-                ranges = []  # the one-graph run cuts it at that record: read whole, as there
-        if ranges:
+        if ranges := ranges_to_read(path, size, range_bytes(size), *limits):
             ranged.append(ranges)
         else:
             whole.append((path, size))

@@ -158,3 +158,66 @@ def test_a_plain_path_matches_as_beams_file_match_does(tmp_path):
         expected = FileSystems.match([pattern])[0].metadata_list
         assert match_input_pattern(pattern) == expected, pattern
     assert [m.size_in_bytes for m in match_input_pattern(str(tmp_path / "a.txt"))] == [3]
+
+
+def _jsonl_with_blank_and_oversized_lines(path):
+    lines = [
+        json.dumps({"title": f"T{index}", "text": "word " * (index % 9)}) for index in range(40)
+    ]
+    lines[7] = ""  # a blank line
+    lines[21] = json.dumps({"text": "x" * 500})  # over max_bytes below
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ranges_of_a_large_json_lines_file_read_as_the_whole_file(tmp_path):
+    from transforms.read import iter_range_documents, ranges_to_read
+
+    path = _jsonl_with_blank_and_oversized_lines(tmp_path / "big.jsonl")
+    size = path.stat().st_size
+    ranges = ranges_to_read(str(path), size, 200, 1000, 10**9)
+    assert len(ranges) > 4
+
+    def comparable(items):  # a dead letter's failed_at is the time it was made
+        return [item if isinstance(item, RawDocument) else item["source_uri"] for item in items]
+
+    whole = comparable(iter_file_documents(str(path), 300))
+    pieces = comparable(item for piece in ranges for item in iter_range_documents(piece, 300))
+    assert pieces == whole and any(
+        isinstance(item, str) for item in whole
+    )  # same documents, ids (#line=N) and dead letters, in order
+    assert ranges_to_read(str(path), size, size, 1000, 10**9) == []  # one range: read whole
+    assert ranges_to_read(str(path), size, 200, 39, 10**9) == []  # past max_records
+    assert ranges_to_read(str(path), size, 200, 1000, size - 1) == []  # past max bytes
+    gz = tmp_path / "big.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert ranges_to_read(str(gz), gz.stat().st_size, 10, 1000, 10**9) == []  # compressed
+
+
+def test_read_documents_with_split_bytes_gives_the_documents_of_a_whole_read(tmp_path):
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from transforms.read import ReadDocuments
+    from transforms.records import DEAD_LETTER
+
+    _jsonl_with_blank_and_oversized_lines(tmp_path / "big.jsonl")
+    (tmp_path / "story.txt").write_text("A small file, read whole.")
+    expected = [
+        (item.source_uri, item.payload) if isinstance(item, RawDocument) else item["source_uri"]
+        for file in sorted(tmp_path.iterdir())
+        for item in iter_file_documents(str(file), 300)
+    ]
+    with TestPipeline() as pipeline:
+        read = pipeline | ReadDocuments([str(tmp_path)], max_document_bytes=300, split_bytes=200)
+        documents = read.documents | beam.Map(lambda item: (item.source_uri, item.payload))
+        dead = read[DEAD_LETTER] | beam.Map(lambda item: item["source_uri"])
+        assert_that(
+            documents,
+            equal_to([item for item in expected if isinstance(item, tuple)]),
+            label="documents",
+        )
+        assert_that(
+            dead, equal_to([item for item in expected if isinstance(item, str)]), label="dead"
+        )

@@ -11,12 +11,12 @@ from pipeline.graph import run
 from pipeline.options import NewsPipelineOptions
 from pipeline.waves import (
     SpillWriter,
-    jsonl_ranges,
     plan_waves,
     read_spill,
     share_out,
     spill_files,
 )
+from transforms.read import file_lines, jsonl_ranges
 
 PROSE = (
     "The harbour authority said on {day} that the new ferry line to the northern islands would "
@@ -167,11 +167,11 @@ def test_jsonl_ranges_cut_at_line_ends_and_number_lines(tmp_path):
     size = path.stat().st_size
     ranges = jsonl_ranges(str(path), size, 100)
     assert len(ranges) > 3
-    assert ranges[0][1] == 0 and ranges[-1][2] == size
+    assert ranges[0].start == 0 and ranges[-1].end == size
     data = path.read_bytes()
-    for (_, start, end, first_line), (_, next_start, _, next_line) in itertools.pairwise(ranges):
-        assert end == next_start and data[end - 1 : end] == b"\n"
-        assert next_line == first_line + data[start:end].count(b"\n")
+    for piece, following in itertools.pairwise(ranges):
+        assert piece.end == following.start and data[piece.end - 1 : piece.end] == b"\n"
+        assert following.first_line == piece.first_line + data[piece.start : piece.end].count(b"\n")
 
 
 def test_plan_waves_bounds_files_and_bytes():
@@ -195,7 +195,7 @@ def test_extract_shares_cut_files_and_large_json_lines_for_every_worker(tmp_path
     assert [len(share) for share in two[:3]] == [20, 20, 5]  # MIN_SHARE_FILES each at least
     ranges = [share[0] for share in two[3:]]
     assert len(ranges) == 4 and all(len(share) == 1 for share in two[3:])
-    assert ranges[0][1] == 0 and ranges[-1][2] == size  # line-aligned, covering the file
+    assert ranges[0].start == 0 and ranges[-1].end == size  # line-aligned, covering the file
 
 
 def test_a_file_past_the_read_limits_is_read_whole_as_the_one_graph_run_reads_it(
@@ -214,7 +214,7 @@ def test_a_file_past_the_read_limits_is_read_whole_as_the_one_graph_run_reads_it
         return waves.plan_extract_shares(options, [(str(big), size)], 2)
 
     assert len(shares("--max_records_per_file=100")) == 4  # within the limits: ranges
-    assert waves.file_lines(waves.jsonl_ranges(str(big), size, size // 4), size) == 100
+    assert file_lines(jsonl_ranges(str(big), size, size // 4)) == 100
     assert shares("--max_records_per_file=99") == [[str(big)]]
     assert shares(f"--max_expanded_bytes_per_file={size - 1}") == [[str(big)]]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import io
+import itertools
 import json
 import os
 import zlib
@@ -214,6 +216,136 @@ def iter_file_documents(
         yield from bounded_records(records, max_records, path)
 
 
+# ---------------------------------------------------------------- large JSON-lines files in ranges
+
+SPLITTABLE_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclasses.dataclass(frozen=True)
+class JsonLinesRange:
+    """Bytes [start, end) of an uncompressed JSON-lines file, cut at line ends; `first_line` is
+    the number of its first line in the file, so its documents keep the ids of a whole read."""
+
+    path: str
+    start: int
+    end: int
+    first_line: int
+
+
+def _to_line_end(handle) -> None:
+    while True:
+        piece = handle.readline(1 << 20)
+        if not piece or piece.endswith(b"\n"):
+            return
+
+
+def _open_uncompressed(path: str):
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def jsonl_ranges(path: str, size: int, range_bytes: int) -> list[JsonLinesRange]:
+    """Line-aligned ranges of about `range_bytes` covering the file (local or gs://), numbered
+    by counting its lines once."""
+    cuts = [0]
+    with _open_uncompressed(path) as handle:
+        target = range_bytes
+        while target < size:
+            handle.seek(target - 1)  # a newline just before the target cuts at the target
+            _to_line_end(handle)
+            cut = handle.tell()
+            if cut >= size:
+                break
+            cuts.append(cut)
+            target = cut + range_bytes
+        cuts.append(size)
+        handle.seek(0)
+        ranges, line = [], 1
+        for start, end in itertools.pairwise(cuts):
+            ranges.append(JsonLinesRange(path, start, end, line))
+            remaining = end - start
+            while remaining:
+                chunk = handle.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+                remaining -= len(chunk)
+    return ranges
+
+
+def file_lines(ranges: list[JsonLinesRange]) -> int:
+    """Lines of a file cut into `ranges` (a last line without its newline included)."""
+    last = ranges[-1]
+    lines, remaining, ends_with_newline = last.first_line - 1, last.end - last.start, True
+    with _open_uncompressed(last.path) as handle:
+        handle.seek(last.start)
+        while remaining > 0 and (chunk := handle.read(min(remaining, 1 << 20))):
+            lines += chunk.count(b"\n")
+            ends_with_newline = chunk.endswith(b"\n")
+            remaining -= len(chunk)
+    return lines + (not ends_with_newline)
+
+
+def ranges_to_read(
+    path: str, size: int, range_bytes: int, max_records: int, max_expanded_bytes: int
+) -> list[JsonLinesRange]:
+    """The ranges of an uncompressed JSON-lines file larger than `range_bytes`, or [] when it is
+    read whole: smaller, compressed, another format, or past the per-file limits (the whole
+    read cuts such a file at the limit; ranges would not)."""
+    if not (
+        path.lower().endswith(SPLITTABLE_SUFFIXES) and range_bytes < size <= max_expanded_bytes
+    ):
+        return []
+    ranges = jsonl_ranges(path, size, range_bytes)
+    return ranges if file_lines(ranges) <= max_records else []
+
+
+def _renumbered(uri: str, first_line: int) -> str:
+    path, _, line = uri.rpartition("#line=")
+    return f"{path}#line={int(line) + first_line - 1}"
+
+
+def iter_range_documents(
+    piece: JsonLinesRange, max_bytes: int
+) -> Iterator[RawDocument | dict[str, Any]]:
+    """The documents and dead letters of one range, as a whole read gives them."""
+    with _open_uncompressed(piece.path) as handle:
+        handle.seek(piece.start)
+        payload = handle.read(piece.end - piece.start)
+    for item in iter_json_records(io.BytesIO(payload), piece.path, max_bytes, False):
+        if isinstance(item, RawDocument):
+            yield dataclasses.replace(
+                item, source_uri=_renumbered(item.source_uri, piece.first_line)
+            )
+        else:
+            item["source_uri"] = _renumbered(item["source_uri"], piece.first_line)
+            yield item
+
+
+class _CutLargeJsonLines(beam.DoFn):
+    """FileMetadata -> itself, or the line-aligned ranges of a large JSON-lines file (so that
+    the reshuffle after it spreads one big file over the workers)."""
+
+    def __init__(self, range_bytes: int, max_records: int, max_expanded_bytes: int):
+        self.limits = (range_bytes, max_records, max_expanded_bytes)
+
+    def process(self, metadata: FileMetadata):
+        ranges = ranges_to_read(metadata.path, metadata.size_in_bytes, *self.limits)
+        if ranges:
+            Metrics.counter("news", "read.files_in_ranges").inc()
+        yield from ranges or [metadata]
+
+
+class _OpenFiles(beam.DoFn):
+    """FileMetadata -> fileio.ReadableFile, as fileio.ReadMatches makes it (directories
+    skipped); ranges pass through."""
+
+    def process(self, item):
+        if isinstance(item, JsonLinesRange):
+            yield item
+        elif not item.path.endswith("/"):
+            yield fileio.ReadableFile(item)
+
+
 class _SplitFileIntoDocuments(beam.DoFn):
     def __init__(
         self,
@@ -228,15 +360,21 @@ class _SplitFileIntoDocuments(beam.DoFn):
         self.inputs = Metrics.counter("news", "inputs")
         self.failed = Metrics.counter("news", "dead_letter.read")
 
-    def process(self, readable_file: fileio.ReadableFile):
-        path = readable_file.metadata.path
-        self.files.inc()
-        documents = iter_file_documents(
-            path,
-            self.max_document_bytes,
-            max_records=self.max_records,
-            max_expanded_bytes=self.max_expanded_bytes,
-        )
+    def process(self, readable: fileio.ReadableFile | JsonLinesRange):
+        if isinstance(readable, JsonLinesRange):
+            path = readable.path
+            if readable.start == 0:
+                self.files.inc()
+            documents = iter_range_documents(readable, self.max_document_bytes)
+        else:
+            path = readable.metadata.path
+            self.files.inc()
+            documents = iter_file_documents(
+                path,
+                self.max_document_bytes,
+                max_records=self.max_records,
+                max_expanded_bytes=self.max_expanded_bytes,
+            )
         while True:
             try:
                 item = next(documents)
@@ -266,6 +404,8 @@ class _SplitFileIntoDocuments(beam.DoFn):
 class ReadDocuments(beam.PTransform):
     """Input patterns (globs, directories, gs://, .gz) -> RawDocument, with dead letters.
 
+    With `split_bytes`, an uncompressed JSON-lines file larger than that is read in
+    line-aligned ranges (the same documents and ids), spread over the workers like files.
     Outputs: `documents` and `dead_letter`.
     """
 
@@ -275,21 +415,50 @@ class ReadDocuments(beam.PTransform):
         max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
         max_records_per_file: int = DEFAULT_MAX_RECORDS_PER_FILE,
         max_expanded_bytes_per_file: int = DEFAULT_MAX_EXPANDED_BYTES_PER_FILE,
+        split_bytes: int | None = None,
     ):
         super().__init__()
         self.patterns = [expand_input_pattern(pattern) for pattern in patterns]
         self.max_document_bytes = max_document_bytes
         self.limits = (max_records_per_file, max_expanded_bytes_per_file)
+        self.split_bytes = split_bytes
 
     def expand(self, pipeline_root):
-        return (
+        files = (
             pipeline_root
             | "InputPatterns" >> beam.Create(self.patterns)
             | "MatchFiles" >> beam.FlatMap(match_input_pattern)
+        )
+        if self.split_bytes:  # same documents and ids, one big file read by many workers
+            files |= "CutLargeJsonLines" >> beam.ParDo(
+                _CutLargeJsonLines(self.split_bytes, *self.limits)
+            )
+        return (
+            files
             | "SpreadFiles" >> beam.Reshuffle()
-            | "OpenFiles" >> fileio.ReadMatches()
+            | "OpenFiles" >> beam.ParDo(_OpenFiles())
             | "SplitFileIntoDocuments"
             >> beam.ParDo(
                 _SplitFileIntoDocuments(self.max_document_bytes, *self.limits)
             ).with_outputs(DEAD_LETTER, main="documents")
+        )
+
+
+class ReadJsonLinesRanges(beam.PTransform):
+    """Ranges of JSON-lines files (ranges_to_read) -> their documents, as ReadDocuments reads
+    them (same ids, counters and dead letters). Outputs: `documents` and `dead_letter`."""
+
+    def __init__(self, ranges: list[JsonLinesRange], max_document_bytes: int):
+        super().__init__()
+        self.ranges = ranges
+        self.max_document_bytes = max_document_bytes
+
+    def expand(self, pipeline_root):
+        return (
+            pipeline_root
+            | "Ranges" >> beam.Create(self.ranges)
+            | "ReadRanges"
+            >> beam.ParDo(_SplitFileIntoDocuments(self.max_document_bytes)).with_outputs(
+                DEAD_LETTER, main="documents"
+            )
         )
