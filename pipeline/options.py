@@ -112,7 +112,7 @@ class NewsPipelineOptions(PipelineOptions):
             type=int,
             default=None,
             help="Local batch runs: process at most this many input files per wave and dedup "
-            "about this many articles at a time (more when they are short: 16 MB of them), "
+            "about this many articles at a time (more when they are short: 4 MB of them spilled), "
             "with the whole input's statistics, so memory stays flat in the size of the input "
             "(same rows). Default: waves of 1000 when the "
             "input is more than one wave (over 1000 files or 64 MB, a compressed file counting "

@@ -98,9 +98,11 @@ STORE_BATCH_DOCUMENTS = 500
 # Open bucket files per worker are bounded by this.
 MAX_BUCKETS = 512
 # A dedup bucket holds about --wave_size articles, or more when they are short: up to this many
-# bytes of spilled articles (gzip level 1, about a third of their size in memory). A million
-# short records had made 512 buckets, each a pipeline to build and a file in every partition.
-WRITE_BUCKET_BYTES = 16 * 1024 * 1024
+# bytes of spilled articles (gzip level 1). A million short records had made 512 buckets, each
+# a pipeline to build and a file in every partition. A bucket is held whole by the write pass:
+# 16 MB (10,000 news pages) raised a worker's peak by a quarter at 20,000 pages; 4 MB is about
+# 2,500 pages, or 10,000 short records.
+WRITE_BUCKET_BYTES = 4 * 1024 * 1024
 # With several workers a pass is cut into at least two shares per worker, but no share of the
 # extract pass has fewer input files than this (each share is a pipeline to build and run).
 MIN_SHARE_FILES = 20
