@@ -192,6 +192,15 @@ def test_ranges_of_a_large_json_lines_file_read_as_the_whole_file(tmp_path):
     gz = tmp_path / "big.jsonl.gz"
     gz.write_bytes(gzip.compress(path.read_bytes()))
     assert ranges_to_read(str(gz), gz.stat().st_size, 10, 1000, 10**9) == []  # compressed
+    # Read whole, as iter_file_documents reads it: gzip by its magic bytes, a WARC, binary.
+    for name, content in [
+        ("gzip_named.jsonl", gzip.compress(path.read_bytes())),
+        ("warc_named.jsonl", b"WARC/1.0\r\n" + path.read_bytes()),
+        ("binary_named.jsonl", bytes(range(256)) * 40),
+    ]:
+        odd = tmp_path / name
+        odd.write_bytes(content)
+        assert ranges_to_read(str(odd), odd.stat().st_size, 200, 1000, 10**9) == [], name
 
 
 def test_read_documents_with_split_bytes_gives_the_documents_of_a_whole_read(tmp_path):

@@ -16,7 +16,7 @@ from pipeline.waves import (
     share_out,
     spill_files,
 )
-from transforms.read import file_lines, jsonl_ranges
+from transforms.read import jsonl_ranges
 
 PROSE = (
     "The harbour authority said on {day} that the new ferry line to the northern islands would "
@@ -165,8 +165,8 @@ def test_jsonl_ranges_cut_at_line_ends_and_number_lines(tmp_path):
     lines = [f'{{"text": "{"x" * (index * 7 % 40)}"}}\n'.encode() for index in range(30)]
     path.write_bytes(b"".join(lines))
     size = path.stat().st_size
-    ranges = jsonl_ranges(str(path), size, 100)
-    assert len(ranges) > 3
+    ranges, line_count = jsonl_ranges(str(path), size, 100)
+    assert len(ranges) > 3 and line_count == 30
     assert ranges[0].start == 0 and ranges[-1].end == size
     data = path.read_bytes()
     for piece, following in itertools.pairwise(ranges):
@@ -214,7 +214,7 @@ def test_a_file_past_the_read_limits_is_read_whole_as_the_one_graph_run_reads_it
         return waves.plan_extract_shares(options, [(str(big), size)], 2)
 
     assert len(shares("--max_records_per_file=100")) == 4  # within the limits: ranges
-    assert file_lines(jsonl_ranges(str(big), size, size // 4)) == 100
+    assert jsonl_ranges(str(big), size, size // 4)[1] == 100
     assert shares("--max_records_per_file=99") == [[str(big)]]
     assert shares(f"--max_expanded_bytes_per_file={size - 1}") == [[str(big)]]
 

@@ -243,9 +243,9 @@ def _open_uncompressed(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-def jsonl_ranges(path: str, size: int, range_bytes: int) -> list[JsonLinesRange]:
-    """Line-aligned ranges of about `range_bytes` covering the file (local or gs://), numbered
-    by counting its lines once."""
+def jsonl_ranges(path: str, size: int, range_bytes: int) -> tuple[list[JsonLinesRange], int]:
+    """Line-aligned ranges of about `range_bytes` covering the file (local or gs://), and its
+    number of lines (a last line without its newline included), from one read of the file."""
     cuts = [0]
     with _open_uncompressed(path) as handle:
         target = range_bytes
@@ -259,30 +259,29 @@ def jsonl_ranges(path: str, size: int, range_bytes: int) -> list[JsonLinesRange]
             target = cut + range_bytes
         cuts.append(size)
         handle.seek(0)
-        ranges, line = [], 1
+        ranges, line, ends_with_newline = [], 1, True
         for start, end in itertools.pairwise(cuts):
             ranges.append(JsonLinesRange(path, start, end, line))
             remaining = end - start
-            while remaining:
-                chunk = handle.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
+            while remaining > 0 and (chunk := handle.read(min(remaining, 1 << 20))):
                 line += chunk.count(b"\n")
+                ends_with_newline = chunk.endswith(b"\n")
                 remaining -= len(chunk)
-    return ranges
+    return ranges, line - 1 + (not ends_with_newline)
 
 
-def file_lines(ranges: list[JsonLinesRange]) -> int:
-    """Lines of a file cut into `ranges` (a last line without its newline included)."""
-    last = ranges[-1]
-    lines, remaining, ends_with_newline = last.first_line - 1, last.end - last.start, True
-    with _open_uncompressed(last.path) as handle:
-        handle.seek(last.start)
-        while remaining > 0 and (chunk := handle.read(min(remaining, 1 << 20))):
-            lines += chunk.count(b"\n")
-            ends_with_newline = chunk.endswith(b"\n")
-            remaining -= len(chunk)
-    return lines + (not ends_with_newline)
+def _read_whole_as_json_lines(path: str) -> bool:
+    """Whether a whole read (iter_file_documents) takes the file as JSON lines from its first
+    bytes: not empty, not gzip by its magic bytes, not a WARC, JSON lines by name and content.
+    Otherwise it reads the file another way, or makes it a dead letter: so must the ranges."""
+    with _open_uncompressed(path) as handle:
+        head = handle.read(_HEAD_BYTES)
+    if not head.strip() or head.startswith((GZIP_MAGIC, b"WARC/")):
+        return False
+    try:
+        return detect_format(path, head)[0] == FORMAT_JSONL
+    except PipelineError:
+        return False
 
 
 def ranges_to_read(
@@ -292,11 +291,13 @@ def ranges_to_read(
     read whole: smaller, compressed, another format, or past the per-file limits (the whole
     read cuts such a file at the limit; ranges would not)."""
     if not (
-        path.lower().endswith(SPLITTABLE_SUFFIXES) and range_bytes < size <= max_expanded_bytes
+        path.lower().endswith(SPLITTABLE_SUFFIXES)
+        and range_bytes < size <= max_expanded_bytes
+        and _read_whole_as_json_lines(path)
     ):
         return []
-    ranges = jsonl_ranges(path, size, range_bytes)
-    return ranges if file_lines(ranges) <= max_records else []
+    ranges, lines = jsonl_ranges(path, size, range_bytes)
+    return ranges if lines <= max_records else []
 
 
 def _renumbered(uri: str, first_line: int) -> str:
